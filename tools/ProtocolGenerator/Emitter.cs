@@ -588,7 +588,8 @@ internal sealed class Emitter
                 string length = Temp("length");
                 Line($"int {length} = reader.ReadBytesLength({Literal(field.Name)}, {compact}, {nullable});");
                 string data = IsMemoryBytes(field) ? $"reader.ReadRawMemory({length})" : $"reader.ReadRawSpan({length}).ToArray()";
-                Line(field.IsNullable ? $"{target} = {length} < 0 ? null : {data};" : $"{target} = {data};");
+                string nullValue = IsMemoryBytes(field) ? "(ReadOnlyMemory<byte>?)null" : "null";
+                Line(field.IsNullable ? $"{target} = {length} < 0 ? {nullValue} : {data};" : $"{target} = {data};");
                 break;
             case "string":
                 string bang = field.IsNullable ? "" : "!";

@@ -96,7 +96,7 @@ public sealed partial class ConsumerProtocolAssignment : IKafkaMessage<ConsumerP
             result.AssignedPartitions = list4;
         }
         int length6 = reader.ReadBytesLength("UserData", flexible, true);
-        result.UserData = length6 < 0 ? null : reader.ReadRawMemory(length6);
+        result.UserData = length6 < 0 ? (ReadOnlyMemory<byte>?)null : reader.ReadRawMemory(length6);
         if (flexible)
         {
             uint taggedCount = reader.ReadUnsignedVarint();

@@ -132,7 +132,7 @@ public sealed partial class ConsumerProtocolSubscription : IKafkaMessage<Consume
             result.Topics = list6;
         }
         int length8 = reader.ReadBytesLength("UserData", flexible, true);
-        result.UserData = length8 < 0 ? null : reader.ReadRawMemory(length8);
+        result.UserData = length8 < 0 ? (ReadOnlyMemory<byte>?)null : reader.ReadRawMemory(length8);
         if (version >= 1)
         {
             int count9 = reader.ReadArrayLength("OwnedPartitions", flexible, false);

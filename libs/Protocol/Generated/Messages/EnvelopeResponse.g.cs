@@ -82,7 +82,7 @@ public sealed partial class EnvelopeResponse : IApiMessage<EnvelopeResponse>, IE
         var result = new EnvelopeResponse();
         bool flexible = true;
         int length1 = reader.ReadBytesLength("ResponseData", flexible, true);
-        result.ResponseData = length1 < 0 ? null : reader.ReadRawMemory(length1);
+        result.ResponseData = length1 < 0 ? (ReadOnlyMemory<byte>?)null : reader.ReadRawMemory(length1);
         result.ErrorCode = reader.ReadInt16();
         if (flexible)
         {

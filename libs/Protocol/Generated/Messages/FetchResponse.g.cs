@@ -597,7 +597,7 @@ public sealed partial class FetchResponse : IApiMessage<FetchResponse>, IEquatab
                 result.PreferredReadReplica = reader.ReadInt32();
             }
             int length21 = reader.ReadBytesLength("Records", flexible, true);
-            result.Records = length21 < 0 ? null : reader.ReadRawMemory(length21);
+            result.Records = length21 < 0 ? (ReadOnlyMemory<byte>?)null : reader.ReadRawMemory(length21);
             if (flexible)
             {
                 uint taggedCount = reader.ReadUnsignedVarint();

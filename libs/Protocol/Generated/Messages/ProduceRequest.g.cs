@@ -364,7 +364,7 @@ public sealed partial class ProduceRequest : IApiMessage<ProduceRequest>, IEquat
             bool flexible = version >= 9;
             result.Index = reader.ReadInt32();
             int length11 = reader.ReadBytesLength("Records", flexible, true);
-            result.Records = length11 < 0 ? null : reader.ReadRawMemory(length11);
+            result.Records = length11 < 0 ? (ReadOnlyMemory<byte>?)null : reader.ReadRawMemory(length11);
             if (flexible)
             {
                 uint taggedCount = reader.ReadUnsignedVarint();

@@ -421,7 +421,7 @@ public sealed partial class ShareFetchResponse : IApiMessage<ShareFetchResponse>
             result.AcknowledgeErrorMessage = (flexible ? reader.ReadCompactString("AcknowledgeErrorMessage", true) : reader.ReadString("AcknowledgeErrorMessage", true));
             result.CurrentLeader = ShareFetchResponse.LeaderIdAndEpoch.Read(ref reader, version);
             int length18 = reader.ReadBytesLength("Records", flexible, true);
-            result.Records = length18 < 0 ? null : reader.ReadRawMemory(length18);
+            result.Records = length18 < 0 ? (ReadOnlyMemory<byte>?)null : reader.ReadRawMemory(length18);
             int count19 = reader.ReadArrayLength("AcquiredRecords", flexible, false);
             {
                 var list20 = new List<ShareFetchResponse.AcquiredRecords>(count19);
