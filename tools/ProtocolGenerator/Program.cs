@@ -32,7 +32,9 @@ if (specs is null)
 }
 
 output ??= Path.Combine(root, "libs", "Protocol", "Generated");
-SortedDictionary<string, string> files = ProtocolGenerator.Generate(specs);
+// The project's own specs (e.g. coordinator metadata records) live next to the generated code.
+string projectSpecs = Path.Combine(root, "libs", "Protocol", "Specs");
+SortedDictionary<string, string> files = ProtocolGenerator.Generate(specs, projectSpecs);
 if (Directory.Exists(output))
 {
     Directory.Delete(output, recursive: true);

@@ -18,7 +18,12 @@ public static class ProtocolGenerator
         ("raft", "Raft", "Aspire.Kafka.Protocol.Raft"),
     ];
 
-    public static SortedDictionary<string, string> Generate(string specsDirectory)
+    /// <summary>
+    /// Generates from Kafka's specs in <paramref name="specsDirectory"/> and, when given, the
+    /// project's own specs (same JSON format, same folder names, e.g. Specs/metadata/ for
+    /// project-specific metadata records) in <paramref name="projectSpecsDirectory"/>.
+    /// </summary>
+    public static SortedDictionary<string, string> Generate(string specsDirectory, string? projectSpecsDirectory = null)
     {
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var specs = new List<(MessageSpec Spec, string Namespace)>();
@@ -30,12 +35,31 @@ public static class ProtocolGenerator
                 throw new DirectoryNotFoundException($"Spec folder {dir} is missing.");
             }
 
-            foreach (string path in Directory.GetFiles(dir, "*.json").Order(StringComparer.Ordinal))
+            var paths = Directory.GetFiles(dir, "*.json").Order(StringComparer.Ordinal).ToList();
+            string? projectDir = projectSpecsDirectory is null ? null : Path.Combine(projectSpecsDirectory, folder);
+            if (projectDir is not null && Directory.Exists(projectDir))
+            {
+                paths.AddRange(Directory.GetFiles(projectDir, "*.json").Order(StringComparer.Ordinal));
+            }
+
+            foreach (string path in paths)
             {
                 MessageSpec spec = SpecReader.Read(path);
-                files[$"{output}/{spec.Name}.g.cs"] = new Emitter(spec, ns).Emit();
+                string file = $"{output}/{spec.Name}.g.cs";
+                if (files.ContainsKey(file))
+                {
+                    throw new InvalidDataException($"{path}: a spec named {spec.Name} already exists in {folder}/.");
+                }
+
+                files[file] = new Emitter(spec, ns).Emit();
                 specs.Add((spec, ns));
             }
+        }
+
+        var duplicateKeys = specs.Where(s => s.Spec.Kind == "metadata").GroupBy(s => s.Spec.ApiKey).FirstOrDefault(g => g.Count() > 1);
+        if (duplicateKeys is not null)
+        {
+            throw new InvalidDataException($"Metadata record apiKey {duplicateKeys.Key} is used by {string.Join(" and ", duplicateKeys.Select(s => s.Spec.Name))}.");
         }
 
         files["ApiMessageTypes.g.cs"] = EmitApiIndex(specs);
