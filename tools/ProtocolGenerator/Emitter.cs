@@ -17,7 +17,7 @@ internal sealed class Emitter
 
     private static readonly HashSet<string> ReservedTopLevelMembers =
     [
-        "ValidVersions", "FlexibleVersions", "DeprecatedVersions", "LatestVersionUnstable", "ApiListeners", "ApiKey",
+        "ValidVersions", "FlexibleVersions", "DeprecatedVersions", "LatestVersionUnstable", "ApiListeners", "ApiKey", "MessageApiKey",
     ];
 
     private readonly MessageSpec _spec;
@@ -127,6 +127,8 @@ internal sealed class Emitter
             Line($"public const short ApiKey = {apiKey};");
             Line();
             Line("short IApiMessage.ApiKey => ApiKey;");
+            Line();
+            Line("public static short MessageApiKey => ApiKey;");
             Line();
         }
 

@@ -60,6 +60,10 @@ public static class MetadataRecordTypes
     public const short RemoveDelegationTokenRecord = 26;
 
     public const short RegisterControllerRecord = 27;
+
+    public const short RegisterCoordinatorRecord = 10000;
+
+    public const short CoordinatorAssignmentRecord = 10001;
 }
 
 /// <summary>Every metadata record type and how to read it.</summary>
@@ -92,5 +96,7 @@ public static partial class MetadataRecordType
         new ApiMessageType(25, "AbortTransactionRecord", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), [], false, static (ref KafkaReader reader, short version) => AbortTransactionRecord.Read(ref reader, version), null),
         new ApiMessageType(26, "RemoveDelegationTokenRecord", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), [], false, static (ref KafkaReader reader, short version) => RemoveDelegationTokenRecord.Read(ref reader, version), null),
         new ApiMessageType(27, "RegisterControllerRecord", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), [], false, static (ref KafkaReader reader, short version) => RegisterControllerRecord.Read(ref reader, version), null),
+        new ApiMessageType(10000, "RegisterCoordinatorRecord", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), [], false, static (ref KafkaReader reader, short version) => RegisterCoordinatorRecord.Read(ref reader, version), null),
+        new ApiMessageType(10001, "CoordinatorAssignmentRecord", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), [], false, static (ref KafkaReader reader, short version) => CoordinatorAssignmentRecord.Read(ref reader, version), null),
     ];
 }

@@ -42,6 +42,8 @@ public interface IApiMessage : IKafkaMessage
 public interface IApiMessage<TSelf> : IApiMessage, IKafkaMessage<TSelf>
     where TSelf : IApiMessage<TSelf>
 {
+    /// <summary>The API key of this message type (usable from generic code, unlike the const).</summary>
+    static abstract short MessageApiKey { get; }
 }
 
 /// <summary>Reads a message of a type known only at run time (dispatch by API key).</summary>

@@ -14,6 +14,8 @@ public sealed partial class CreateTopicsResponse : IApiMessage<CreateTopicsRespo
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 7);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(5, 32767);

@@ -14,6 +14,8 @@ public sealed partial class DeleteTopicsResponse : IApiMessage<DeleteTopicsRespo
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 6);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(4, 32767);

@@ -14,6 +14,8 @@ public sealed partial class DescribeAclsRequest : IApiMessage<DescribeAclsReques
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 3);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(2, 32767);

@@ -14,6 +14,8 @@ public sealed partial class DescribeClientQuotasResponse : IApiMessage<DescribeC
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 1);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(1, 32767);

@@ -14,6 +14,8 @@ public sealed partial class FetchRequest : IApiMessage<FetchRequest>, IEquatable
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 17);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(12, 32767);

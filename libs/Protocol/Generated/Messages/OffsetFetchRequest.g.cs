@@ -14,6 +14,8 @@ public sealed partial class OffsetFetchRequest : IApiMessage<OffsetFetchRequest>
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 9);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(6, 32767);

@@ -14,6 +14,8 @@ public sealed partial class ProduceRequest : IApiMessage<ProduceRequest>, IEquat
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 11);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(9, 32767);

@@ -14,6 +14,8 @@ public sealed partial class SaslHandshakeResponse : IApiMessage<SaslHandshakeRes
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 1);
 
     public static VersionRange FlexibleVersions { get; } = VersionRange.None;

@@ -14,6 +14,8 @@ public sealed partial class ShareFetchResponse : IApiMessage<ShareFetchResponse>
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 0);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(0, 32767);

@@ -14,6 +14,8 @@ public sealed partial class SyncGroupResponse : IApiMessage<SyncGroupResponse>, 
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 5);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(4, 32767);

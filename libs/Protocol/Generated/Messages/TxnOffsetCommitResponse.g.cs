@@ -14,6 +14,8 @@ public sealed partial class TxnOffsetCommitResponse : IApiMessage<TxnOffsetCommi
 
     short IApiMessage.ApiKey => ApiKey;
 
+    public static short MessageApiKey => ApiKey;
+
     public static VersionRange ValidVersions { get; } = new VersionRange(0, 4);
 
     public static VersionRange FlexibleVersions { get; } = new VersionRange(3, 32767);

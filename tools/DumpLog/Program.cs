@@ -1,0 +1,3 @@
+using Aspire.Kafka.Tools.DumpLog;
+
+return SegmentDumper.Run(args, Console.Out, Console.Error);
