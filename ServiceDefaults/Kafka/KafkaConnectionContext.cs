@@ -1,0 +1,28 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace Aspire.Kafka.ServiceDefaults.Kafka;
+
+/// <summary>What a request handler knows about the connection a request came on.</summary>
+public sealed class KafkaConnectionContext
+{
+    public KafkaConnectionContext(string connectionId, string listenerName, EndPoint? remoteEndPoint, EndPoint? localEndPoint)
+    {
+        ConnectionId = connectionId;
+        ListenerName = listenerName;
+        RemoteEndPoint = remoteEndPoint;
+        LocalEndPoint = localEndPoint;
+    }
+
+    public string ConnectionId { get; }
+
+    /// <summary>The listener name from <c>listeners</c> (PLAINTEXT, CONTROLLER…).</summary>
+    public string ListenerName { get; }
+
+    public EndPoint? RemoteEndPoint { get; }
+
+    public EndPoint? LocalEndPoint { get; }
+
+    /// <summary>Per-connection state a handler keeps between requests (e.g. the negotiated ApiVersions).</summary>
+    public ConcurrentDictionary<object, object?> Items { get; } = new();
+}

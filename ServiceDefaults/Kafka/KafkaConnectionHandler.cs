@@ -1,0 +1,166 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Protocol.Framing;
+using Aspire.Kafka.ServiceDefaults.Configuration;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Aspire.Kafka.ServiceDefaults.Kafka;
+
+/// <summary>
+/// Kestrel connection handler for the Kafka listeners: reads size-prefixed frames, hands each to
+/// the service's <see cref="IKafkaRequestHandler"/> one at a time, writes the size-prefixed
+/// responses in request order. A bad frame size or a handler exception closes only this
+/// connection, with one log line.
+/// </summary>
+public sealed partial class KafkaConnectionHandler : ConnectionHandler
+{
+    /// <summary>The key under which the listener middleware stores the listener name in <see cref="ConnectionContext.Items"/>.</summary>
+    public const string ListenerNameItem = "aspire.kafka.listener";
+
+    /// <summary>The ActivitySource of the connection loop: one Server span "kafka.request" per request (only while someone listens).</summary>
+    public static readonly ActivitySource ActivitySource = new(KafkaNetworkMetrics.MeterName);
+
+    private const int FlushThreshold = 64 * 1024;
+
+    private readonly IKafkaRequestHandler _handler;
+    private readonly KafkaNetworkMetrics _metrics;
+    private readonly ILogger<KafkaConnectionHandler> _logger;
+    private readonly int _maxFrameSize;
+
+    public KafkaConnectionHandler(IKafkaRequestHandler handler, KafkaNetworkMetrics metrics, KafkaConfig config, ILogger<KafkaConnectionHandler> logger)
+    {
+        _handler = handler;
+        _metrics = metrics;
+        _logger = logger;
+        _maxFrameSize = config.GetInt(ServiceDefaultsConfig.SocketRequestMaxBytes);
+    }
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        string listener = connection.Items.TryGetValue(ListenerNameItem, out object? name) && name is string s ? s : "UNKNOWN";
+        var context = new KafkaConnectionContext(connection.ConnectionId, listener, connection.RemoteEndPoint, connection.LocalEndPoint);
+        CancellationToken cancellationToken = connection.ConnectionClosed;
+        PipeReader input = connection.Transport.Input;
+        PipeWriter output = connection.Transport.Output;
+        using var response = new KafkaWriter(4096);
+        byte[]? contiguous = null;
+        string? error = null;
+        _metrics.Opened(listener);
+        LogOpened(connection.RemoteEndPoint, listener);
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                try
+                {
+                    int unflushed = 0;
+                    while (KafkaFrame.TryRead(ref buffer, _maxFrameSize, out ReadOnlySequence<byte> frame))
+                    {
+                        long started = Stopwatch.GetTimestamp();
+                        ReadOnlyMemory<byte> request;
+                        if (frame.IsSingleSegment)
+                        {
+                            request = frame.First;
+                        }
+                        else
+                        {
+                            int length = (int)frame.Length;
+                            if (contiguous is null || contiguous.Length < length)
+                            {
+                                if (contiguous is not null)
+                                {
+                                    ArrayPool<byte>.Shared.Return(contiguous);
+                                }
+
+                                contiguous = ArrayPool<byte>.Shared.Rent(length);
+                            }
+
+                            frame.CopyTo(contiguous);
+                            request = contiguous.AsMemory(0, length);
+                        }
+
+                        using Activity? activity = ActivitySource.StartActivity("kafka.request", ActivityKind.Server);
+                        activity?.SetTag("kafka.listener", listener);
+                        activity?.SetTag("kafka.request.size", request.Length);
+                        response.Reset();
+                        int sizePosition = KafkaFrame.BeginFrame(response);
+                        bool respond = await _handler.HandleAsync(context, request, response, cancellationToken).ConfigureAwait(false);
+                        int sent = 0;
+                        if (respond)
+                        {
+                            KafkaFrame.EndFrame(response, sizePosition);
+                            output.Write(response.WrittenSpan);
+                            sent = response.Position;
+                            unflushed += sent;
+                        }
+
+                        _metrics.Request(listener, frame.Length + 4, sent, started);
+                        if (unflushed >= FlushThreshold)
+                        {
+                            unflushed = 0;
+                            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    if (unflushed > 0)
+                    {
+                        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (FrameSizeException e)
+        {
+            error = "frame_size";
+            LogClosed(connection.RemoteEndPoint, listener, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The peer went away or the server is stopping.
+        }
+        catch (ConnectionResetException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        catch (Exception e)
+        {
+            error = "handler";
+            LogClosed(connection.RemoteEndPoint, listener, $"the request handler threw {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            if (contiguous is not null)
+            {
+                ArrayPool<byte>.Shared.Return(contiguous);
+            }
+
+            _metrics.Closed(listener, error);
+            LogClosedNormally(connection.RemoteEndPoint, listener);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection from {Remote} on listener {Listener} opened")]
+    private partial void LogOpened(System.Net.EndPoint? remote, string listener);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection from {Remote} on listener {Listener} closed")]
+    private partial void LogClosedNormally(System.Net.EndPoint? remote, string listener);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing connection from {Remote} on listener {Listener}: {Reason}")]
+    private partial void LogClosed(System.Net.EndPoint? remote, string listener, string reason);
+}
