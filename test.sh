@@ -13,6 +13,9 @@ command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 /usr/bin/python3 -c 'import kafka' >/dev/null 2>&1 || need_apt+=(python3-kafka)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need_apt+=(python3-confluent-kafka)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
+command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
+/usr/bin/python3 -c 'import snappy' >/dev/null 2>&1 || need_apt+=(python3-snappy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then
