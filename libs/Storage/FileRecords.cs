@@ -1,0 +1,116 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Aspire.Kafka.Storage;
+
+/// <summary>Where an offset sits: the offset, the base offset of its segment and its byte position there.</summary>
+public sealed record LogOffsetMetadata(long MessageOffset, long SegmentBaseOffset = -1, int RelativePositionInSegment = -1)
+{
+    public static readonly LogOffsetMetadata Unknown = new(-1);
+
+    public bool OnSameSegment(LogOffsetMetadata other) => SegmentBaseOffset == other.SegmentBaseOffset && SegmentBaseOffset >= 0;
+}
+
+/// <summary>
+/// A run of whole record batches in a segment's <c>.log</c> file: the open handle, the path, the
+/// position and the length. A network layer can send it with sendfile(2) on <see cref="Handle"/>
+/// without the bytes passing through managed memory; <see cref="ReadInto"/> and
+/// <see cref="ReadAsync"/> copy them for callers that want a buffer. The handle stays valid for
+/// file.delete.delay.ms after the segment is deleted.
+/// </summary>
+public readonly struct FileRecords
+{
+    public FileRecords(SafeFileHandle? handle, string path, long position, int length)
+    {
+        Handle = handle;
+        FilePath = path;
+        Position = position;
+        Length = length;
+    }
+
+    public static FileRecords Empty { get; } = new(null, string.Empty, 0, 0);
+
+    public SafeFileHandle? Handle { get; }
+
+    public string FilePath { get; }
+
+    public long Position { get; }
+
+    public int Length { get; }
+
+    public bool IsEmpty => Length == 0;
+
+    /// <summary>Copies the bytes into <paramref name="destination"/> (at least <see cref="Length"/> long); returns the bytes copied.</summary>
+    public int ReadInto(Span<byte> destination)
+    {
+        if (Length == 0 || Handle is null)
+        {
+            return 0;
+        }
+
+        var target = destination[..Length];
+        int done = 0;
+        while (done < target.Length)
+        {
+            int n = RandomAccess.Read(Handle, target[done..], Position + done);
+            if (n <= 0)
+            {
+                throw new EndOfStreamException($"{FilePath} ended at {Position + done} while reading {Length} bytes from {Position}.");
+            }
+
+            done += n;
+        }
+
+        return done;
+    }
+
+    public async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        if (Length == 0 || Handle is null)
+        {
+            return 0;
+        }
+
+        var target = destination[..Length];
+        int done = 0;
+        while (done < target.Length)
+        {
+            int n = await RandomAccess.ReadAsync(Handle, target[done..], Position + done, cancellationToken).ConfigureAwait(false);
+            if (n <= 0)
+            {
+                throw new EndOfStreamException($"{FilePath} ended at {Position + done} while reading {Length} bytes from {Position}.");
+            }
+
+            done += n;
+        }
+
+        return done;
+    }
+
+    public byte[] ToArray()
+    {
+        var bytes = new byte[Length];
+        ReadInto(bytes);
+        return bytes;
+    }
+}
+
+/// <summary>The result of a read: where it started and the batches found (possibly none).</summary>
+public sealed record FetchDataInfo(LogOffsetMetadata FetchOffsetMetadata, FileRecords Records)
+{
+    public static FetchDataInfo EmptyAt(LogOffsetMetadata metadata) => new(metadata, FileRecords.Empty);
+}
+
+/// <summary>What an append did (Kafka's LogAppendInfo).</summary>
+public sealed record LogAppendInfo(
+    long FirstOffset,
+    long LastOffset,
+    long MaxTimestamp,
+    long OffsetOfMaxTimestamp,
+    long LogAppendTime,
+    long LogStartOffset,
+    int BatchCount,
+    long RecordCount,
+    int ValidBytes);
+
+/// <summary>A ListOffsets answer: the timestamp found, its offset and the leader epoch that wrote it.</summary>
+public readonly record struct TimestampAndOffset(long Timestamp, long Offset, int? LeaderEpoch);
