@@ -29,12 +29,19 @@ for (int i = 0; i < args.Length; i++)
 }
 
 int failures = 0;
+var totals = new SortedDictionary<string, long>(StringComparer.Ordinal);
 var watch = Stopwatch.StartNew();
 foreach (int voters in voterCounts)
 {
     for (int seed = start; seed < start + seeds; seed++)
     {
         SimulationResult result = RaftSimulation.Run(seed, voters, verbose);
+        foreach (var (name, value) in result.Counters)
+        {
+            totals[name] = totals.GetValueOrDefault(name) + value;
+        }
+
+        totals["commits"] = totals.GetValueOrDefault("commits") + result.Commits;
         if (verbose)
         {
             Console.WriteLine(result.Trace);
@@ -58,5 +65,6 @@ foreach (int voters in voterCounts)
     }
 }
 
+Console.WriteLine(string.Join(", ", totals.Select(t => $"{t.Key}={t.Value}")));
 Console.WriteLine($"{seeds * voterCounts.Length - failures} passed, {failures} failed in {watch.Elapsed.TotalSeconds:F1} s");
 return failures == 0 ? 0 : 1;
