@@ -69,8 +69,8 @@ public static class RecordSet
     }
 
     /// <summary>
-    /// Checks every batch of a magic-2 record set — length, magic, compression id, record count
-    /// against lastOffsetDelta, size limit, CRC-32C — without decompressing or allocating.
+    /// Checks every batch of a magic-2 record set — length, magic, size limit, CRC-32C, then
+    /// compression id and record count against lastOffsetDelta — without decompressing or allocating.
     /// </summary>
     /// <param name="maxBatchSize">largest allowed batch (message.max.bytes), in bytes including the 12-byte log overhead.</param>
     /// <param name="allowTruncatedTail">accept a partial batch at the end (a Fetch response may end in one); it is not counted.</param>
@@ -116,6 +116,16 @@ public static class RecordSet
             }
 
             ReadOnlySpan<byte> batch = rest[..size];
+
+            // The CRC first, as Kafka's ensureValid: every field it covers (attributes, counts)
+            // means nothing until it matches, and a mismatch is CORRUPT_MESSAGE.
+            uint stored = BinaryPrimitives.ReadUInt32BigEndian(batch[RecordBatch.CrcOffset..]);
+            uint computed = Crc32C.Compute(batch[RecordBatch.AttributesOffset..]);
+            if (stored != computed)
+            {
+                return Fail(RecordSetError.CrcMismatch, stored, computed);
+            }
+
             short attributes = BinaryPrimitives.ReadInt16BigEndian(batch[RecordBatch.AttributesOffset..]);
             int codec = attributes & RecordBatch.CompressionCodecMask;
             if (codec > (int)CompressionType.Zstd)
@@ -129,13 +139,6 @@ public static class RecordSet
                 (codec == 0 && count > (size - RecordBatch.HeaderSize) / MinimumRecordSize))
             {
                 return Fail(RecordSetError.InvalidRecordCount, count, lastOffsetDelta);
-            }
-
-            uint stored = BinaryPrimitives.ReadUInt32BigEndian(batch[RecordBatch.CrcOffset..]);
-            uint computed = Crc32C.Compute(batch[RecordBatch.AttributesOffset..]);
-            if (stored != computed)
-            {
-                return Fail(RecordSetError.CrcMismatch, stored, computed);
             }
 
             long baseOffset = BinaryPrimitives.ReadInt64BigEndian(batch);
