@@ -3,7 +3,6 @@ using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.ServiceDefaults.Kafka;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Aspire.Kafka.Server.Tests;
 
@@ -25,10 +24,12 @@ public sealed class KafkaApiDispatcherTests
     private static KafkaApiDispatcher NewDispatcher()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<IKafkaApi, ApiVersionsApi>();
+        services.AddLogging();
+        services.AddKafkaApiDispatcher();
         services.AddSingleton<IKafkaApi, SilentProduceApi>();
-        services.AddSingleton(sp => new KafkaApiDispatcher(sp.GetServices<IKafkaApi>(), NullLogger<KafkaApiDispatcher>.Instance));
-        return services.BuildServiceProvider().GetRequiredService<KafkaApiDispatcher>();
+        ServiceProvider provider = services.BuildServiceProvider();
+        Assert.Same(provider.GetRequiredService<KafkaApiDispatcher>(), provider.GetRequiredService<IKafkaRequestHandler>());
+        return provider.GetRequiredService<KafkaApiDispatcher>();
     }
 
     private static byte[] Request(IApiMessage body, short version, int correlationId = 42, string? clientId = "test-client")
