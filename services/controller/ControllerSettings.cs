@@ -1,0 +1,128 @@
+using System.Globalization;
+using Aspire.Kafka.Controller;
+using Aspire.Kafka.Raft;
+using Aspire.Kafka.ServiceDefaults.Configuration;
+
+namespace Aspire.Kafka.ControllerService;
+
+/// <summary>The controller's typed settings, built once at start from <see cref="KafkaConfig"/>.</summary>
+public sealed record ControllerSettings(
+    int NodeId,
+    string ClusterId,
+    string MetadataLogDir,
+    string ListenerName,
+    IReadOnlyList<VoterEndpoint> Voters,
+    RaftConfig Raft,
+    QuorumControllerConfig Controller,
+    int AppendLingerMs)
+{
+    /// <summary>Builds the settings or throws <see cref="InvalidOperationException"/> with one sentence saying what is wrong.</summary>
+    public static ControllerSettings From(KafkaConfig config, Func<string, string?> environment)
+    {
+        int nodeId = config.GetInt(ServiceDefaultsConfig.NodeId);
+        if (nodeId < 0)
+        {
+            throw new InvalidOperationException("node.id must be set to this controller's id (one of controller.quorum.voters).");
+        }
+
+        string votersText = string.Join(',', config.GetList(ControllerConfig.QuorumVoters));
+        IReadOnlyList<VoterEndpoint> voters;
+        try
+        {
+            voters = QuorumVoters.Parse(votersText);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidOperationException($"Invalid value {votersText} for configuration controller.quorum.voters: {e.Message}", e);
+        }
+
+        if (!voters.Any(v => v.Id == nodeId))
+        {
+            throw new InvalidOperationException(
+                $"node.id {nodeId} is not one of controller.quorum.voters ({votersText}): a controller must be a voter.");
+        }
+
+        IReadOnlyList<string> listenerNames = config.GetList(ControllerConfig.ControllerListenerNames);
+        string listenerName = listenerNames.Count > 0 ? listenerNames[0] : "CONTROLLER";
+        IReadOnlyList<string> listeners = config.GetList(ServiceDefaultsConfig.Listeners);
+        if (!listeners.Any(l => l.StartsWith(listenerName + "://", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new InvalidOperationException(
+                $"controller.listener.names names {listenerName} but listeners ({string.Join(',', listeners)}) has no {listenerName}:// entry.");
+        }
+
+        string metadataLogDir = config.GetString(ControllerConfig.MetadataLogDir) is { Length: > 0 } dir
+            ? dir
+            : config.GetList(ControllerConfig.LogDirs) is { Count: > 0 } dirs ? dirs[0] : throw new InvalidOperationException("log.dirs is empty and metadata.log.dir is not set.");
+
+        string? clusterId = Storage.MetaProperties.Read(metadataLogDir)?.ClusterId;
+        string? fromEnvironment = environment("CLUSTER_ID");
+        if (clusterId is null)
+        {
+            clusterId = fromEnvironment is { Length: > 0 } ? fromEnvironment
+                : throw new InvalidOperationException(
+                    $"No cluster id: {metadataLogDir} has no meta.properties (format it, as kafka-storage format does) and CLUSTER_ID is not set.");
+        }
+        else if (fromEnvironment is { Length: > 0 } && fromEnvironment != clusterId)
+        {
+            throw new InvalidOperationException(
+                $"CLUSTER_ID {fromEnvironment} differs from cluster.id {clusterId} in {Path.Combine(metadataLogDir, Storage.MetaProperties.FileName)}.");
+        }
+
+        var raft = new RaftConfig
+        {
+            NodeId = nodeId,
+            Voters = [.. voters.Select(v => v.Id)],
+            ElectionTimeoutMs = config.GetInt(ControllerConfig.ElectionTimeoutMs),
+            FetchTimeoutMs = StaggeredFetchTimeoutMs(config.GetInt(ControllerConfig.FetchTimeoutMs), nodeId, voters),
+            ElectionBackoffMaxMs = config.GetInt(ControllerConfig.ElectionBackoffMaxMs),
+            RequestTimeoutMs = config.GetInt(ControllerConfig.RequestTimeoutMs),
+            RetryBackoffMs = config.GetInt(ControllerConfig.RetryBackoffMs),
+        };
+        try
+        {
+            raft.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"Invalid quorum configuration: {e.Message}", e);
+        }
+
+        var properties = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["cluster.id"] = clusterId,
+            ["node.id"] = nodeId.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (string key in ControllerConfig.QuorumControllerKeys)
+        {
+            properties[key] = Convert.ToString(config.Get(key), CultureInfo.InvariantCulture)!.ToLowerInvariant();
+        }
+
+        QuorumControllerConfig controller;
+        try
+        {
+            controller = QuorumControllerConfig.FromProperties(properties);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+
+        return new ControllerSettings(nodeId, clusterId, metadataLogDir, listenerName, voters, raft, controller,
+            config.GetInt(ControllerConfig.AppendLingerMs));
+    }
+
+    /// <summary>
+    /// controller.quorum.fetch.timeout.ms is the longest a voter waits; each voter uses it minus
+    /// a step per rank of its id among the voters (2000, 1850, 1700 ms for three). The leader
+    /// answers its followers' parked Fetches on the same append, so with one timeout the
+    /// followers of a dead leader would stand at the same instant, split the vote, and wait a
+    /// whole election timeout (1-2 s) more. Distinct timeouts make the first one win at once.
+    /// </summary>
+    public static int StaggeredFetchTimeoutMs(int fetchTimeoutMs, int nodeId, IReadOnlyList<VoterEndpoint> voters)
+    {
+        int rank = voters.Select(v => v.Id).Order().ToList().IndexOf(nodeId);
+        int step = Math.Min(150, fetchTimeoutMs / (2 * Math.Max(1, voters.Count)));
+        return fetchTimeoutMs - Math.Max(0, rank) * step;
+    }
+}

@@ -1,0 +1,262 @@
+using Aspire.Kafka.Controller;
+using Aspire.Kafka.Metadata;
+using Aspire.Kafka.Raft;
+
+namespace Aspire.Kafka.ControllerService;
+
+/// <summary>
+/// The QuorumController on top of Raft, all on the loop's thread: every voter replays committed
+/// records; the leader activates once its epoch's LeaderChange is committed and everything before
+/// it replayed, proposes each operation's records through the core, and answers when the high
+/// watermark passes the result's ResponseOffset. <c>Tick</c> runs every <see cref="ControllerTickMs"/>
+/// (lease expiry, balancing, and the NoOp after metadata.max.idle.interval.ms of silence).
+/// </summary>
+public sealed partial class RaftManager
+{
+    private const int ControllerTickMs = 100;
+    private const int MaxLingerRecords = 10_000;
+
+    private readonly List<PendingResponse> _pendingResponses = [];
+    private readonly List<ReadOnlyMemory<byte>> _linger = [];
+    private long _lingerBaseOffset;
+    private long _lingerDeadlineMs = long.MaxValue;
+    private QuorumController? _controller;
+    private long _activateAtOffset = long.MaxValue;
+    private long _nextControllerTickMs;
+    private volatile MetadataImage _committedImage = MetadataImage.Empty;
+
+    /// <summary>The metadata every voter has replayed (committed records only).</summary>
+    public MetadataImage CommittedImage => _committedImage;
+
+    /// <summary>
+    /// Runs a QuorumController operation on the active controller, appends its records through
+    /// Raft and completes once they are committed. Throws <see cref="NotControllerException"/> on a
+    /// controller that is not active (or that lost leadership before the commit).
+    /// </summary>
+    public async Task<T> SubmitAsync<T>(Func<QuorumController, long, ControllerResult<T>> operation, CancellationToken cancellationToken)
+    {
+        var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Run(long nowMs)
+        {
+            QuorumController controller = _controller!;
+            if (!controller.IsActive)
+            {
+                reply.TrySetException(new NotControllerException($"Node {NodeId} is not the active controller (leader {_status.LeaderId})."));
+                return;
+            }
+
+            ControllerResult<T> result;
+            try
+            {
+                result = operation(controller, nowMs);
+            }
+            catch (Exception e) when (e is NotControllerException or ArgumentException or InvalidOperationException)
+            {
+                reply.TrySetException(e);
+                return;
+            }
+
+            AppendResult(result, nowMs, () => reply.TrySetResult(result.Response), e => reply.TrySetException(e));
+        }
+
+        if (!_inputs.Writer.TryWrite(new ControllerInput(Run)))
+        {
+            throw new OperationCanceledException("The controller is shutting down.");
+        }
+
+        return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OpenController()
+    {
+        _controller = new QuorumController(_settings.Controller);
+    }
+
+    private void AppendResult<T>(ControllerResult<T> result, long nowMs, Action respond, Action<Exception> fail)
+    {
+        if (result.HasRecords)
+        {
+            // controller.quorum.append.linger.ms: records of consecutive results wait together and
+            // go to Raft as one proposal (one batch), in the order the QuorumController produced them.
+            if (_linger.Count == 0)
+            {
+                _lingerBaseOffset = result.BaseOffset;
+                _lingerDeadlineMs = nowMs + _settings.AppendLingerMs;
+            }
+
+            if (result.BaseOffset != _lingerBaseOffset + _linger.Count)
+            {
+                LogProposeFailed("out of order", _lingerBaseOffset + _linger.Count, result.BaseOffset);
+                fail(new NotControllerException($"Node {NodeId} could not append to the metadata log."));
+                RenounceController();
+                return;
+            }
+
+            _linger.AddRange(result.Records.Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r)));
+            if (_settings.AppendLingerMs == 0 || _linger.Count >= MaxLingerRecords)
+            {
+                _lingerDeadlineMs = nowMs;
+            }
+        }
+
+        if (result.ResponseOffset < _appliedOffset)
+        {
+            respond();
+        }
+        else
+        {
+            _pendingResponses.Add(new PendingResponse(result.ResponseOffset, respond, fail));
+        }
+
+        FlushLingeringRecords(nowMs);
+    }
+
+    /// <summary>Proposes the lingering records once their linger time is over.</summary>
+    private void FlushLingeringRecords(long nowMs)
+    {
+        if (_linger.Count == 0 || nowMs < _lingerDeadlineMs)
+        {
+            return;
+        }
+
+        List<ReadOnlyMemory<byte>> records = [.. _linger];
+        long expected = _lingerBaseOffset;
+        _linger.Clear();
+        _lingerDeadlineMs = long.MaxValue;
+        ProposeResult proposed = _core!.Propose(records, nowMs);
+        if (!proposed.Succeeded || proposed.BaseOffset != expected)
+        {
+            LogProposeFailed(RaftErrors.Name(proposed.ErrorCode), expected, proposed.BaseOffset);
+            RenounceController();
+        }
+    }
+
+    /// <summary>Replays committed entries up to the high watermark, answers what they committed, and activates a new leader.</summary>
+    private void ApplyCommitted(long highWatermark, long nowMs)
+    {
+        QuorumController controller = _controller!;
+        while (_appliedOffset < highWatermark)
+        {
+            IReadOnlyList<RaftEntry> entries = _log!.Read(_appliedOffset, 1024 * 1024);
+            if (entries.Count == 0)
+            {
+                break;
+            }
+
+            int i = 0;
+            while (i < entries.Count && entries[i].Offset < highWatermark)
+            {
+                RaftEntry first = entries[i];
+                int j = i;
+                var values = new List<ReadOnlyMemory<byte>>();
+                while (j < entries.Count && entries[j].Offset < highWatermark && entries[j].Kind == first.Kind && entries[j].Epoch == first.Epoch)
+                {
+                    values.Add(entries[j].Payload);
+                    j++;
+                }
+
+                if (first.Kind == RaftEntryKind.Data)
+                {
+                    // Followers' and the active controller's own records alike: Replay is the one way into CommittedImage.
+                    controller.ReplaySerialized(values, first.Offset, first.Epoch);
+                }
+
+                _appliedOffset = entries[j - 1].Offset + 1;
+                i = j;
+            }
+        }
+
+        _committedImage = controller.CommittedImage;
+        for (int k = _pendingResponses.Count - 1; k >= 0; k--)
+        {
+            if (_pendingResponses[k].ResponseOffset < _appliedOffset)
+            {
+                _pendingResponses[k].Respond();
+                _pendingResponses.RemoveAt(k);
+            }
+        }
+
+        MaybeActivate(nowMs);
+    }
+
+    private void OnRoleChanged(RoleChanged role)
+    {
+        if (role.Role == RaftRole.Leader)
+        {
+            // The LeaderChange record was just appended: activate once it is committed.
+            _activateAtOffset = _core!.LogEndOffset;
+        }
+        else
+        {
+            _activateAtOffset = long.MaxValue;
+            RenounceController();
+        }
+    }
+
+    private void MaybeActivate(long nowMs)
+    {
+        KafkaRaftCore core = _core!;
+        QuorumController controller = _controller!;
+        if (controller.IsActive || core.Role != RaftRole.Leader || _appliedOffset < _activateAtOffset)
+        {
+            return;
+        }
+
+        ControllerResult<ApiError> activation = controller.Activate(core.Epoch, core.LogEndOffset, nowMs);
+        LogActivated(core.Epoch, core.LogEndOffset, activation.Records.Count);
+        _nextControllerTickMs = nowMs + ControllerTickMs;
+        AppendResult(activation, nowMs, static () => { }, static _ => { });
+    }
+
+    private void TickController(long nowMs)
+    {
+        QuorumController controller = _controller!;
+        if (!controller.IsActive || nowMs < _nextControllerTickMs)
+        {
+            return;
+        }
+
+        _nextControllerTickMs = nowMs + ControllerTickMs;
+        ControllerResult<TickResult> tick = controller.Tick(nowMs);
+        if (tick.Response.FencedNodes.Count > 0)
+        {
+            LogFenced(string.Join(',', tick.Response.FencedNodes));
+        }
+
+        AppendResult(tick, nowMs, static () => { }, static _ => { });
+    }
+
+    private void RenounceController()
+    {
+        _linger.Clear();
+        _lingerDeadlineMs = long.MaxValue;
+        if (_controller is { IsActive: true } controller)
+        {
+            controller.Renounce();
+            LogRenounced(_status.Epoch);
+        }
+
+        foreach (PendingResponse pending in _pendingResponses)
+        {
+            pending.Fail(new NotControllerException($"Node {NodeId} lost the leadership before the records were committed."));
+        }
+
+        _pendingResponses.Clear();
+    }
+
+    private sealed record PendingResponse(long ResponseOffset, Action Respond, Action<Exception> Fail);
+
+    private sealed record ControllerInput(Action<long> Run) : LoopInput;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Active controller in epoch {Epoch} from offset {Offset} ({Records} bootstrap record(s))")]
+    private partial void LogActivated(int epoch, long offset, int records);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Controller renounced in epoch {Epoch}")]
+    private partial void LogRenounced(int epoch);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fenced node(s) {Nodes}: their lease expired")]
+    private partial void LogFenced(string nodes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Append to the metadata log failed ({Error}): expected base offset {Expected}, got {Actual}; renouncing")]
+    private partial void LogProposeFailed(string error, long expected, long actual);
+}
