@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Storage;
 
 namespace Aspire.Kafka.Hosting;
 
@@ -240,13 +242,14 @@ public sealed class DistributedApplication : IAsyncDisposable
                     $"The data directories of cluster {cluster.Key} under {root} hold different cluster ids ({string.Join(", ", ids)}): start with --clean.");
             }
 
-            string clusterId = ids.Count == 1 ? ids[0] : MetaProperties.NewId();
+            string clusterId = ids.Count == 1 ? ids[0] : KafkaUuid.NewRandom().ToString();
             foreach ((ResourceProcess process, string directory, MetaProperties? meta) in existing)
             {
                 int nodeId = process.Resource.NodeId!.Value;
                 if (meta is null)
                 {
-                    new MetaProperties(clusterId, nodeId, MetaProperties.NewId()).Write(directory);
+                    Directory.CreateDirectory(directory);
+                    new MetaProperties(1, clusterId, nodeId, KafkaUuid.NewRandom()).Write(directory);
                     Sink.Line(process.Name, $"formatted {directory} (cluster.id={clusterId}, node.id={nodeId})");
                 }
                 else if (meta.NodeId != nodeId)

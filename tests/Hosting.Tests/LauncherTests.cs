@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Aspire.Kafka.Storage;
 using Aspire.Kafka.Testing;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
