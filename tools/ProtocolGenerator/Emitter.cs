@@ -259,18 +259,17 @@ internal sealed class Emitter
         Line("if (flexible)");
         Open();
         Line("int taggedCount = this.UnknownTaggedFields?.Count ?? 0;");
+        // Each tagged field's presence is decided once: it sets the count and gates the write.
         foreach (FieldSpec field in tagged)
         {
-            Line($"if (({field.TaggedVersions.Test("version", valid)}) && {NonDefault(field, $"this.{field.Name}")})");
-            Open();
-            Line("taggedCount++;");
-            Close();
+            Line($"bool write{field.Name} = ({field.TaggedVersions.Test("version", valid)}) && {NonDefault(field, $"this.{field.Name}")};");
+            Line($"if (write{field.Name}) taggedCount++;");
         }
 
         Line("writer.WriteUnsignedVarint((uint)taggedCount);");
         foreach (FieldSpec field in tagged)
         {
-            Line($"if (({field.TaggedVersions.Test("version", valid)}) && {NonDefault(field, $"this.{field.Name}")})");
+            Line($"if (write{field.Name})");
             Open();
             Line($"writer.WriteUnsignedVarint({field.Tag});");
             Line("using (var tagWriter = new KafkaWriter(64))");

@@ -92,12 +92,10 @@ public sealed partial class ConsumerGroupMemberMetadataValue : IKafkaMessage<Con
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.ClassicMemberMetadata is not null)
-            {
-                taggedCount++;
-            }
+            bool writeClassicMemberMetadata = (true) && this.ClassicMemberMetadata is not null;
+            if (writeClassicMemberMetadata) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.ClassicMemberMetadata is not null)
+            if (writeClassicMemberMetadata)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

@@ -88,24 +88,16 @@ public sealed partial class ApiVersionsResponse : IApiMessage<ApiVersionsRespons
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 3) && this.SupportedFeatures.Count != 0)
-            {
-                taggedCount++;
-            }
-            if ((version >= 3) && this.FinalizedFeaturesEpoch != -1)
-            {
-                taggedCount++;
-            }
-            if ((version >= 3) && this.FinalizedFeatures.Count != 0)
-            {
-                taggedCount++;
-            }
-            if ((version >= 3) && this.ZkMigrationReady != false)
-            {
-                taggedCount++;
-            }
+            bool writeSupportedFeatures = (version >= 3) && this.SupportedFeatures.Count != 0;
+            if (writeSupportedFeatures) taggedCount++;
+            bool writeFinalizedFeaturesEpoch = (version >= 3) && this.FinalizedFeaturesEpoch != -1;
+            if (writeFinalizedFeaturesEpoch) taggedCount++;
+            bool writeFinalizedFeatures = (version >= 3) && this.FinalizedFeatures.Count != 0;
+            if (writeFinalizedFeatures) taggedCount++;
+            bool writeZkMigrationReady = (version >= 3) && this.ZkMigrationReady != false;
+            if (writeZkMigrationReady) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 3) && this.SupportedFeatures.Count != 0)
+            if (writeSupportedFeatures)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -126,7 +118,7 @@ public sealed partial class ApiVersionsResponse : IApiMessage<ApiVersionsRespons
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 3) && this.FinalizedFeaturesEpoch != -1)
+            if (writeFinalizedFeaturesEpoch)
             {
                 writer.WriteUnsignedVarint(1);
                 using (var tagWriter = new KafkaWriter(64))
@@ -136,7 +128,7 @@ public sealed partial class ApiVersionsResponse : IApiMessage<ApiVersionsRespons
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 3) && this.FinalizedFeatures.Count != 0)
+            if (writeFinalizedFeatures)
             {
                 writer.WriteUnsignedVarint(2);
                 using (var tagWriter = new KafkaWriter(64))
@@ -157,7 +149,7 @@ public sealed partial class ApiVersionsResponse : IApiMessage<ApiVersionsRespons
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 3) && this.ZkMigrationReady != false)
+            if (writeZkMigrationReady)
             {
                 writer.WriteUnsignedVarint(3);
                 using (var tagWriter = new KafkaWriter(64))

@@ -78,12 +78,10 @@ public sealed partial class BrokerHeartbeatRequest : IApiMessage<BrokerHeartbeat
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 1) && this.OfflineLogDirs.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeOfflineLogDirs = (version >= 1) && this.OfflineLogDirs.Count != 0;
+            if (writeOfflineLogDirs) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 1) && this.OfflineLogDirs.Count != 0)
+            if (writeOfflineLogDirs)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

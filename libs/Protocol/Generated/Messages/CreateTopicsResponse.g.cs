@@ -246,12 +246,10 @@ public sealed partial class CreateTopicsResponse : IApiMessage<CreateTopicsRespo
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-                if ((version >= 5) && this.TopicConfigErrorCode != 0)
-                {
-                    taggedCount++;
-                }
+                bool writeTopicConfigErrorCode = (version >= 5) && this.TopicConfigErrorCode != 0;
+                if (writeTopicConfigErrorCode) taggedCount++;
                 writer.WriteUnsignedVarint((uint)taggedCount);
-                if ((version >= 5) && this.TopicConfigErrorCode != 0)
+                if (writeTopicConfigErrorCode)
                 {
                     writer.WriteUnsignedVarint(0);
                     using (var tagWriter = new KafkaWriter(64))

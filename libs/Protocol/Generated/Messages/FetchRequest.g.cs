@@ -157,16 +157,12 @@ public sealed partial class FetchRequest : IApiMessage<FetchRequest>, IEquatable
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 12) && this.ClusterId is not null)
-            {
-                taggedCount++;
-            }
-            if ((version >= 15) && !this.ReplicaState.Equals(new FetchRequest.ReplicaStateData()))
-            {
-                taggedCount++;
-            }
+            bool writeClusterId = (version >= 12) && this.ClusterId is not null;
+            if (writeClusterId) taggedCount++;
+            bool writeReplicaState = (version >= 15) && !this.ReplicaState.Equals(new FetchRequest.ReplicaStateData());
+            if (writeReplicaState) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 12) && this.ClusterId is not null)
+            if (writeClusterId)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -176,7 +172,7 @@ public sealed partial class FetchRequest : IApiMessage<FetchRequest>, IEquatable
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 15) && !this.ReplicaState.Equals(new FetchRequest.ReplicaStateData()))
+            if (writeReplicaState)
             {
                 writer.WriteUnsignedVarint(1);
                 using (var tagWriter = new KafkaWriter(64))
@@ -686,12 +682,10 @@ public sealed partial class FetchRequest : IApiMessage<FetchRequest>, IEquatable
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-                if ((version >= 17) && !this.ReplicaDirectoryId.IsZero)
-                {
-                    taggedCount++;
-                }
+                bool writeReplicaDirectoryId = (version >= 17) && !this.ReplicaDirectoryId.IsZero;
+                if (writeReplicaDirectoryId) taggedCount++;
                 writer.WriteUnsignedVarint((uint)taggedCount);
-                if ((version >= 17) && !this.ReplicaDirectoryId.IsZero)
+                if (writeReplicaDirectoryId)
                 {
                     writer.WriteUnsignedVarint(0);
                     using (var tagWriter = new KafkaWriter(64))

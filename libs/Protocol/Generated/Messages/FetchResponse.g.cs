@@ -95,12 +95,10 @@ public sealed partial class FetchResponse : IApiMessage<FetchResponse>, IEquatab
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 16) && this.NodeEndpoints.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeNodeEndpoints = (version >= 16) && this.NodeEndpoints.Count != 0;
+            if (writeNodeEndpoints) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 16) && this.NodeEndpoints.Count != 0)
+            if (writeNodeEndpoints)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -506,20 +504,14 @@ public sealed partial class FetchResponse : IApiMessage<FetchResponse>, IEquatab
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-                if ((version >= 12) && !this.DivergingEpoch.Equals(new FetchResponse.EpochEndOffset()))
-                {
-                    taggedCount++;
-                }
-                if ((version >= 12) && !this.CurrentLeader.Equals(new FetchResponse.LeaderIdAndEpoch()))
-                {
-                    taggedCount++;
-                }
-                if ((version >= 12) && !this.SnapshotId.Equals(new FetchResponse.SnapshotId()))
-                {
-                    taggedCount++;
-                }
+                bool writeDivergingEpoch = (version >= 12) && !this.DivergingEpoch.Equals(new FetchResponse.EpochEndOffset());
+                if (writeDivergingEpoch) taggedCount++;
+                bool writeCurrentLeader = (version >= 12) && !this.CurrentLeader.Equals(new FetchResponse.LeaderIdAndEpoch());
+                if (writeCurrentLeader) taggedCount++;
+                bool writeSnapshotId = (version >= 12) && !this.SnapshotId.Equals(new FetchResponse.SnapshotId());
+                if (writeSnapshotId) taggedCount++;
                 writer.WriteUnsignedVarint((uint)taggedCount);
-                if ((version >= 12) && !this.DivergingEpoch.Equals(new FetchResponse.EpochEndOffset()))
+                if (writeDivergingEpoch)
                 {
                     writer.WriteUnsignedVarint(0);
                     using (var tagWriter = new KafkaWriter(64))
@@ -529,7 +521,7 @@ public sealed partial class FetchResponse : IApiMessage<FetchResponse>, IEquatab
                         writer.WriteRaw(tagWriter.WrittenSpan);
                     }
                 }
-                if ((version >= 12) && !this.CurrentLeader.Equals(new FetchResponse.LeaderIdAndEpoch()))
+                if (writeCurrentLeader)
                 {
                     writer.WriteUnsignedVarint(1);
                     using (var tagWriter = new KafkaWriter(64))
@@ -539,7 +531,7 @@ public sealed partial class FetchResponse : IApiMessage<FetchResponse>, IEquatab
                         writer.WriteRaw(tagWriter.WrittenSpan);
                     }
                 }
-                if ((version >= 12) && !this.SnapshotId.Equals(new FetchResponse.SnapshotId()))
+                if (writeSnapshotId)
                 {
                     writer.WriteUnsignedVarint(2);
                     using (var tagWriter = new KafkaWriter(64))

@@ -75,12 +75,10 @@ public sealed partial class FetchSnapshotRequest : IApiMessage<FetchSnapshotRequ
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.ClusterId is not null)
-            {
-                taggedCount++;
-            }
+            bool writeClusterId = (true) && this.ClusterId is not null;
+            if (writeClusterId) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.ClusterId is not null)
+            if (writeClusterId)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -356,12 +354,10 @@ public sealed partial class FetchSnapshotRequest : IApiMessage<FetchSnapshotRequ
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-                if ((version >= 1) && !this.ReplicaDirectoryId.IsZero)
-                {
-                    taggedCount++;
-                }
+                bool writeReplicaDirectoryId = (version >= 1) && !this.ReplicaDirectoryId.IsZero;
+                if (writeReplicaDirectoryId) taggedCount++;
                 writer.WriteUnsignedVarint((uint)taggedCount);
-                if ((version >= 1) && !this.ReplicaDirectoryId.IsZero)
+                if (writeReplicaDirectoryId)
                 {
                     writer.WriteUnsignedVarint(0);
                     using (var tagWriter = new KafkaWriter(64))

@@ -77,12 +77,10 @@ public sealed partial class FetchSnapshotResponse : IApiMessage<FetchSnapshotRes
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 1) && this.NodeEndpoints.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeNodeEndpoints = (version >= 1) && this.NodeEndpoints.Count != 0;
+            if (writeNodeEndpoints) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 1) && this.NodeEndpoints.Count != 0)
+            if (writeNodeEndpoints)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -386,12 +384,10 @@ public sealed partial class FetchSnapshotResponse : IApiMessage<FetchSnapshotRes
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-                if ((true) && !this.CurrentLeader.Equals(new FetchSnapshotResponse.LeaderIdAndEpoch()))
-                {
-                    taggedCount++;
-                }
+                bool writeCurrentLeader = (true) && !this.CurrentLeader.Equals(new FetchSnapshotResponse.LeaderIdAndEpoch());
+                if (writeCurrentLeader) taggedCount++;
                 writer.WriteUnsignedVarint((uint)taggedCount);
-                if ((true) && !this.CurrentLeader.Equals(new FetchSnapshotResponse.LeaderIdAndEpoch()))
+                if (writeCurrentLeader)
                 {
                     writer.WriteUnsignedVarint(0);
                     using (var tagWriter = new KafkaWriter(64))

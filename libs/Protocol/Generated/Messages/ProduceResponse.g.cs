@@ -75,12 +75,10 @@ public sealed partial class ProduceResponse : IApiMessage<ProduceResponse>, IEqu
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 10) && this.NodeEndpoints.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeNodeEndpoints = (version >= 10) && this.NodeEndpoints.Count != 0;
+            if (writeNodeEndpoints) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 10) && this.NodeEndpoints.Count != 0)
+            if (writeNodeEndpoints)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -419,12 +417,10 @@ public sealed partial class ProduceResponse : IApiMessage<ProduceResponse>, IEqu
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-                if ((version >= 10) && !this.CurrentLeader.Equals(new ProduceResponse.LeaderIdAndEpoch()))
-                {
-                    taggedCount++;
-                }
+                bool writeCurrentLeader = (version >= 10) && !this.CurrentLeader.Equals(new ProduceResponse.LeaderIdAndEpoch());
+                if (writeCurrentLeader) taggedCount++;
                 writer.WriteUnsignedVarint((uint)taggedCount);
-                if ((version >= 10) && !this.CurrentLeader.Equals(new ProduceResponse.LeaderIdAndEpoch()))
+                if (writeCurrentLeader)
                 {
                     writer.WriteUnsignedVarint(0);
                     using (var tagWriter = new KafkaWriter(64))

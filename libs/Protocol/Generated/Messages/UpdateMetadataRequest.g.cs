@@ -144,12 +144,10 @@ public sealed partial class UpdateMetadataRequest : IApiMessage<UpdateMetadataRe
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 8) && this.Type != 0)
-            {
-                taggedCount++;
-            }
+            bool writeType = (version >= 8) && this.Type != 0;
+            if (writeType) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 8) && this.Type != 0)
+            if (writeType)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

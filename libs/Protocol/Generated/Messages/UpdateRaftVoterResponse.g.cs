@@ -56,12 +56,10 @@ public sealed partial class UpdateRaftVoterResponse : IApiMessage<UpdateRaftVote
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && !this.CurrentLeader.Equals(new UpdateRaftVoterResponse.CurrentLeaderData()))
-            {
-                taggedCount++;
-            }
+            bool writeCurrentLeader = (true) && !this.CurrentLeader.Equals(new UpdateRaftVoterResponse.CurrentLeaderData());
+            if (writeCurrentLeader) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && !this.CurrentLeader.Equals(new UpdateRaftVoterResponse.CurrentLeaderData()))
+            if (writeCurrentLeader)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

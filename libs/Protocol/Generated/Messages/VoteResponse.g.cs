@@ -71,12 +71,10 @@ public sealed partial class VoteResponse : IApiMessage<VoteResponse>, IEquatable
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 1) && this.NodeEndpoints.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeNodeEndpoints = (version >= 1) && this.NodeEndpoints.Count != 0;
+            if (writeNodeEndpoints) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 1) && this.NodeEndpoints.Count != 0)
+            if (writeNodeEndpoints)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

@@ -47,12 +47,10 @@ public sealed partial class AbortTransactionRecord : IApiMessage<AbortTransactio
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.Reason is not null)
-            {
-                taggedCount++;
-            }
+            bool writeReason = (true) && this.Reason is not null;
+            if (writeReason) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.Reason is not null)
+            if (writeReason)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

@@ -47,12 +47,10 @@ public sealed partial class BeginTransactionRecord : IApiMessage<BeginTransactio
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.Name is not null)
-            {
-                taggedCount++;
-            }
+            bool writeName = (true) && this.Name is not null;
+            if (writeName) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.Name is not null)
+            if (writeName)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))

@@ -73,20 +73,14 @@ public sealed partial class BrokerRegistrationChangeRecord : IApiMessage<BrokerR
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.Fenced != 0)
-            {
-                taggedCount++;
-            }
-            if ((version >= 1) && this.InControlledShutdown != 0)
-            {
-                taggedCount++;
-            }
-            if ((version >= 2) && this.LogDirs.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeFenced = (true) && this.Fenced != 0;
+            if (writeFenced) taggedCount++;
+            bool writeInControlledShutdown = (version >= 1) && this.InControlledShutdown != 0;
+            if (writeInControlledShutdown) taggedCount++;
+            bool writeLogDirs = (version >= 2) && this.LogDirs.Count != 0;
+            if (writeLogDirs) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.Fenced != 0)
+            if (writeFenced)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -96,7 +90,7 @@ public sealed partial class BrokerRegistrationChangeRecord : IApiMessage<BrokerR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 1) && this.InControlledShutdown != 0)
+            if (writeInControlledShutdown)
             {
                 writer.WriteUnsignedVarint(1);
                 using (var tagWriter = new KafkaWriter(64))
@@ -106,7 +100,7 @@ public sealed partial class BrokerRegistrationChangeRecord : IApiMessage<BrokerR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 2) && this.LogDirs.Count != 0)
+            if (writeLogDirs)
             {
                 writer.WriteUnsignedVarint(2);
                 using (var tagWriter = new KafkaWriter(64))

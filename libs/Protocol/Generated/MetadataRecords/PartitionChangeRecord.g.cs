@@ -101,44 +101,26 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.Isr is not null)
-            {
-                taggedCount++;
-            }
-            if ((true) && this.Leader != -2)
-            {
-                taggedCount++;
-            }
-            if ((true) && this.Replicas is not null)
-            {
-                taggedCount++;
-            }
-            if ((true) && this.RemovingReplicas is not null)
-            {
-                taggedCount++;
-            }
-            if ((true) && this.AddingReplicas is not null)
-            {
-                taggedCount++;
-            }
-            if ((true) && this.LeaderRecoveryState != -1)
-            {
-                taggedCount++;
-            }
-            if ((version >= 2) && this.EligibleLeaderReplicas is not null)
-            {
-                taggedCount++;
-            }
-            if ((version >= 2) && this.LastKnownElr is not null)
-            {
-                taggedCount++;
-            }
-            if ((version >= 1) && this.Directories is not null)
-            {
-                taggedCount++;
-            }
+            bool writeIsr = (true) && this.Isr is not null;
+            if (writeIsr) taggedCount++;
+            bool writeLeader = (true) && this.Leader != -2;
+            if (writeLeader) taggedCount++;
+            bool writeReplicas = (true) && this.Replicas is not null;
+            if (writeReplicas) taggedCount++;
+            bool writeRemovingReplicas = (true) && this.RemovingReplicas is not null;
+            if (writeRemovingReplicas) taggedCount++;
+            bool writeAddingReplicas = (true) && this.AddingReplicas is not null;
+            if (writeAddingReplicas) taggedCount++;
+            bool writeLeaderRecoveryState = (true) && this.LeaderRecoveryState != -1;
+            if (writeLeaderRecoveryState) taggedCount++;
+            bool writeEligibleLeaderReplicas = (version >= 2) && this.EligibleLeaderReplicas is not null;
+            if (writeEligibleLeaderReplicas) taggedCount++;
+            bool writeLastKnownElr = (version >= 2) && this.LastKnownElr is not null;
+            if (writeLastKnownElr) taggedCount++;
+            bool writeDirectories = (version >= 1) && this.Directories is not null;
+            if (writeDirectories) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.Isr is not null)
+            if (writeIsr)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -159,7 +141,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((true) && this.Leader != -2)
+            if (writeLeader)
             {
                 writer.WriteUnsignedVarint(1);
                 using (var tagWriter = new KafkaWriter(64))
@@ -169,7 +151,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((true) && this.Replicas is not null)
+            if (writeReplicas)
             {
                 writer.WriteUnsignedVarint(2);
                 using (var tagWriter = new KafkaWriter(64))
@@ -190,7 +172,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((true) && this.RemovingReplicas is not null)
+            if (writeRemovingReplicas)
             {
                 writer.WriteUnsignedVarint(3);
                 using (var tagWriter = new KafkaWriter(64))
@@ -211,7 +193,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((true) && this.AddingReplicas is not null)
+            if (writeAddingReplicas)
             {
                 writer.WriteUnsignedVarint(4);
                 using (var tagWriter = new KafkaWriter(64))
@@ -232,7 +214,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((true) && this.LeaderRecoveryState != -1)
+            if (writeLeaderRecoveryState)
             {
                 writer.WriteUnsignedVarint(5);
                 using (var tagWriter = new KafkaWriter(64))
@@ -242,7 +224,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 2) && this.EligibleLeaderReplicas is not null)
+            if (writeEligibleLeaderReplicas)
             {
                 writer.WriteUnsignedVarint(6);
                 using (var tagWriter = new KafkaWriter(64))
@@ -263,7 +245,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 2) && this.LastKnownElr is not null)
+            if (writeLastKnownElr)
             {
                 writer.WriteUnsignedVarint(7);
                 using (var tagWriter = new KafkaWriter(64))
@@ -284,7 +266,7 @@ public sealed partial class PartitionChangeRecord : IApiMessage<PartitionChangeR
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 1) && this.Directories is not null)
+            if (writeDirectories)
             {
                 writer.WriteUnsignedVarint(8);
                 using (var tagWriter = new KafkaWriter(64))

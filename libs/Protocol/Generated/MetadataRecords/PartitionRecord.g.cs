@@ -175,20 +175,14 @@ public sealed partial class PartitionRecord : IApiMessage<PartitionRecord>, IEqu
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((true) && this.LeaderRecoveryState != 0)
-            {
-                taggedCount++;
-            }
-            if ((version >= 2) && this.EligibleLeaderReplicas is not null)
-            {
-                taggedCount++;
-            }
-            if ((version >= 2) && this.LastKnownElr is not null)
-            {
-                taggedCount++;
-            }
+            bool writeLeaderRecoveryState = (true) && this.LeaderRecoveryState != 0;
+            if (writeLeaderRecoveryState) taggedCount++;
+            bool writeEligibleLeaderReplicas = (version >= 2) && this.EligibleLeaderReplicas is not null;
+            if (writeEligibleLeaderReplicas) taggedCount++;
+            bool writeLastKnownElr = (version >= 2) && this.LastKnownElr is not null;
+            if (writeLastKnownElr) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((true) && this.LeaderRecoveryState != 0)
+            if (writeLeaderRecoveryState)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
@@ -198,7 +192,7 @@ public sealed partial class PartitionRecord : IApiMessage<PartitionRecord>, IEqu
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 2) && this.EligibleLeaderReplicas is not null)
+            if (writeEligibleLeaderReplicas)
             {
                 writer.WriteUnsignedVarint(1);
                 using (var tagWriter = new KafkaWriter(64))
@@ -219,7 +213,7 @@ public sealed partial class PartitionRecord : IApiMessage<PartitionRecord>, IEqu
                     writer.WriteRaw(tagWriter.WrittenSpan);
                 }
             }
-            if ((version >= 2) && this.LastKnownElr is not null)
+            if (writeLastKnownElr)
             {
                 writer.WriteUnsignedVarint(2);
                 using (var tagWriter = new KafkaWriter(64))

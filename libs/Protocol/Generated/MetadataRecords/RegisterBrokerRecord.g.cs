@@ -132,12 +132,10 @@ public sealed partial class RegisterBrokerRecord : IApiMessage<RegisterBrokerRec
         if (flexible)
         {
             int taggedCount = this.UnknownTaggedFields?.Count ?? 0;
-            if ((version >= 3) && this.LogDirs.Count != 0)
-            {
-                taggedCount++;
-            }
+            bool writeLogDirs = (version >= 3) && this.LogDirs.Count != 0;
+            if (writeLogDirs) taggedCount++;
             writer.WriteUnsignedVarint((uint)taggedCount);
-            if ((version >= 3) && this.LogDirs.Count != 0)
+            if (writeLogDirs)
             {
                 writer.WriteUnsignedVarint(0);
                 using (var tagWriter = new KafkaWriter(64))
