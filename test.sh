@@ -37,7 +37,12 @@ done
 
 # --- build ---------------------------------------------------------------------------------
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# The protocol staleness test finds Kafka's specs next to the clone or through KAFKA_MESSAGES_DIR.
+# The protocol staleness test finds Kafka's specs in an ancestor's shared/kafka-messages or
+# through KAFKA_MESSAGES_DIR; on this project's machines they live in /work/shared, so a clone
+# anywhere (CI's included) still runs that check instead of reporting it not applicable.
+if [ -z "${KAFKA_MESSAGES_DIR:-}" ] && [ -d /work/shared/kafka-messages/clients ]; then
+  export KAFKA_MESSAGES_DIR=/work/shared/kafka-messages
+fi
 log "building"
 build_log=$(mktemp)
 if ! dotnet build Aspire.Kafka.sln -c Release -nologo -v q > "$build_log" 2>&1; then
