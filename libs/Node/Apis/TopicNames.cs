@@ -1,0 +1,37 @@
+namespace Aspire.Kafka.Node.Apis;
+
+/// <summary>Kafka's topic name rules (Topic.validate): 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
+public static class TopicNames
+{
+    public const int MaxLength = 249;
+
+    /// <summary>Null when valid, else why not.</summary>
+    public static string? Validate(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0)
+        {
+            return "Topic name is illegal, it can't be empty";
+        }
+
+        if (name is "." or "..")
+        {
+            return "Topic name cannot be \".\" or \"..\"";
+        }
+
+        if (name.Length > MaxLength)
+        {
+            return $"Topic name is illegal, it can't be longer than {MaxLength} characters, topic name: {name}";
+        }
+
+        foreach (char c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            {
+                return $"Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
+            }
+        }
+
+        return null;
+    }
+}

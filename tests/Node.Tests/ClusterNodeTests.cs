@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using Aspire.Kafka.Client;
+using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Metadata;
+using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Protocol.Messages;
+using Microsoft.Extensions.Hosting;
+using Aspire.Kafka.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aspire.Kafka.Node.Tests;
+
+/// <summary>
+/// The node plumbing against a real controller process: a node hosted in this test process with
+/// only libs/Node (no data plane) registers, follows the metadata log as an observer, is
+/// unfenced, answers Metadata / DescribeCluster / FindCoordinator from its image and forwards
+/// CreateTopics to the controller; at stop it completes a controlled shutdown.
+/// </summary>
+public sealed class ClusterNodeTests
+{
+    private const int NodeId = 101;
+
+    [Fact]
+    public async Task A_node_registers_follows_the_log_forwards_admin_requests_and_shuts_down_in_a_controlled_way()
+    {
+        ResourceBuilder? controllerResource = null;
+        await using TestCluster cluster = await TestCluster.StartAsync(app =>
+        {
+            controllerResource = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
+                .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
+            controllerResource.WithConfig("controller.quorum.voters", () => $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}");
+        });
+        string clusterId = controllerResource!.Resource.ClusterId!;
+        string voters = $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}";
+        string logDir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(logDir);
+        new MetaProperties(1, clusterId, NodeId, null).Write(logDir);
+        int port = FreePort();
+        int httpPort = FreePort();
+        try
+        {
+            WebApplicationBuilder builder = WebApplication.CreateBuilder();
+            builder.AddServiceDefaults(o =>
+            {
+                o.ServiceName = "broker";
+                o.Config = NodeConfig.Create();
+                o.ExitOnConfigError = false;
+                o.Args =
+                [
+                    "--override", $"node.id={NodeId}",
+                    "--override", $"listeners=PLAINTEXT://127.0.0.1:{port}",
+                    "--override", $"http.listener=127.0.0.1:{httpPort}",
+                    "--override", $"log.dirs={logDir}",
+                    "--override", $"controller.quorum.voters={voters}",
+                    "--override", "broker.heartbeat.interval.ms=500",
+                ];
+            });
+            NodeSettings settings = builder.AddClusterNode(NodeRole.Broker);
+            Assert.Equal(clusterId, settings.ClusterId);
+            await using WebApplication app = builder.Build();
+            app.MapDefaultEndpoints();
+            await app.StartAsync();
+            NodeLifecycleManager lifecycle = app.Services.GetRequiredService<NodeLifecycleManager>();
+            ClusterMetadataFollower follower = app.Services.GetRequiredService<ClusterMetadataFollower>();
+
+            await lifecycle.Unfenced.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(lifecycle.BrokerEpoch >= 0);
+            await follower.WaitForAsync(i => i.Cluster.IsActiveBroker(NodeId), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+            await using var client = new KafkaClient(new KafkaClientOptions { BootstrapServers = [$"127.0.0.1:{port}"], RequestTimeout = TimeSpan.FromSeconds(15) });
+            ClusterMetadata metadata = await client.RefreshMetadataAsync();
+            Assert.Equal(port, metadata.Brokers[NodeId].Port);
+
+            // Forwarded to the controller; the node's image then shows the topic led by the node.
+            IReadOnlyList<TopicResult> created = await client.CreateTopicsAsync([new NewTopic("orders", 3, 1)]);
+            Assert.Equal(ErrorCode.None, Assert.Single(created).Error);
+            MetadataImage image = await follower.WaitForAsync(i => i.Topics.GetTopic("orders") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.All(image.Topics.GetTopic("orders")!.Partitions.Values, p => Assert.Equal(NodeId, p.Leader));
+            IReadOnlyList<TopicResult> again = await client.CreateTopicsAsync([new NewTopic("orders", 3, 1)]);
+            Assert.Equal(ErrorCode.TopicAlreadyExists, Assert.Single(again).Error);
+
+            // Metadata for an unknown topic with auto-creation: LEADER_NOT_AVAILABLE, then it exists.
+            await using KafkaConnection connection = await KafkaConnection.ConnectAsync("127.0.0.1", port);
+            MetadataResponse first = await connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest
+            {
+                Topics = [new MetadataRequest.MetadataRequestTopic { Name = "auto-made" }],
+                AllowAutoTopicCreation = true,
+            });
+            Assert.Equal(clusterId, first.ClusterId);
+            Assert.Equal(NodeId, first.ControllerId);
+            Assert.Equal((short)ErrorCode.LeaderNotAvailable, Assert.Single(first.Topics).ErrorCode);
+            await follower.WaitForAsync(i => i.Topics.GetTopic("auto-made") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            MetadataResponse noAuto = await connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest
+            {
+                Topics = [new MetadataRequest.MetadataRequestTopic { Name = "not-made" }],
+                AllowAutoTopicCreation = false,
+            });
+            Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, Assert.Single(noAuto.Topics).ErrorCode);
+
+            // FindCoordinator: __consumer_offsets gets created; with no coordinator node it stays unavailable.
+            FindCoordinatorResponse find = await connection.SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(new FindCoordinatorRequest { Key = "g1" }, version: 2);
+            Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, find.ErrorCode);
+            await follower.WaitForAsync(i => i.Topics.GetTopic("__consumer_offsets") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+            DescribeClusterResponse described = await connection.SendAsync<DescribeClusterRequest, DescribeClusterResponse>(new DescribeClusterRequest());
+            Assert.Equal(clusterId, described.ClusterId);
+            Assert.Equal(NodeId, Assert.Single(described.Brokers).BrokerId);
+
+            // Controlled shutdown: the controller fences the node and moves leadership away.
+            await app.StopAsync();
+            Assert.True(lifecycle.InControlledShutdown);
+            Assert.True(lifecycle.IsFenced, "the controller did not complete the controlled shutdown");
+        }
+        finally
+        {
+            Directory.Delete(logDir, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
