@@ -350,8 +350,12 @@ public sealed class ConfigurationControlManager
         return ApiError.None;
     }
 
-    /// <summary>DescribeConfigs over an image: every known config with its value and source (synonyms and documentation only when asked).</summary>
-    public DescribeConfigsResponse DescribeConfigs(MetadataImage image, DescribeConfigsRequest request)
+    /// <summary>
+    /// DescribeConfigs over an image: every known config with its value and source (synonyms and
+    /// documentation only when asked). <paramref name="version"/> is the request's: v0 carries
+    /// IsDefault, v1+ ConfigSource instead.
+    /// </summary>
+    public DescribeConfigsResponse DescribeConfigs(MetadataImage image, DescribeConfigsRequest request, short version = 4)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(request);
@@ -387,7 +391,7 @@ public sealed class ConfigurationControlManager
                     Name = entry.Name,
                     Value = entry.Value,
                     ReadOnly = entry.ReadOnly,
-                    IsDefault = entry.Source == ConfigSource.DefaultConfig,
+                    IsDefault = version == 0 && entry.Source == ConfigSource.DefaultConfig,
                     ConfigSource = (sbyte)entry.Source,
                     IsSensitive = false,
                     ConfigType = (sbyte)entry.Type,

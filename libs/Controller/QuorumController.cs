@@ -392,10 +392,10 @@ public sealed class QuorumController
     }
 
     /// <summary>DescribeConfigs over the latest state; answer after <see cref="ControllerResult{T}.ResponseOffset"/> commits.</summary>
-    public ControllerResult<DescribeConfigsResponse> DescribeConfigs(DescribeConfigsRequest request, long nowMs)
+    public ControllerResult<DescribeConfigsResponse> DescribeConfigs(DescribeConfigsRequest request, long nowMs, short version = 4)
     {
         ArgumentNullException.ThrowIfNull(request);
         ControllerWriteContext ctx = NewContext();
-        return Finish(ctx, _configs.DescribeConfigs(LatestImage, request), nowMs);
+        return Finish(ctx, _configs.DescribeConfigs(LatestImage, request, version), nowMs);
     }
 }

@@ -103,7 +103,7 @@ public sealed class KafkaRaftCore
         {
             _role = RaftRole.Follower;
             _leaderId = stored.LeaderId;
-            _fetchDeadline = _now + _config.FetchTimeoutMs;
+            _fetchDeadline = _now + FetchTimeout();
         }
         else if (stored.VotedId >= 0 && IsVoter)
         {
@@ -474,7 +474,7 @@ public sealed class KafkaRaftCore
     {
         int votedId = epoch == _epoch ? _votedId : -1;
         SetState(RaftRole.Follower, epoch, leaderId, votedId);
-        _fetchDeadline = _now + _config.FetchTimeoutMs;
+        _fetchDeadline = _now + FetchTimeout();
         _nextFetchAt = _now;
         MaybeSendFetch();
     }
@@ -1064,7 +1064,7 @@ public sealed class KafkaRaftCore
             return;
         }
 
-        _fetchDeadline = _now + _config.FetchTimeoutMs;
+        _fetchDeadline = _now + FetchTimeout();
         _nextFetchAt = _now;
         if (_log.EndOffset != _fetchPosition.Offset || _log.LastFetchedEpoch != _fetchPosition.Epoch)
         {
@@ -1182,7 +1182,7 @@ public sealed class KafkaRaftCore
             return;
         }
 
-        _fetchDeadline = _now + _config.FetchTimeoutMs;
+        _fetchDeadline = _now + FetchTimeout();
         download.Buffer.Write(response.Bytes.Span);
         if (download.Buffer.WrittenCount >= response.Size)
         {
@@ -1258,6 +1258,16 @@ public sealed class KafkaRaftCore
         _messages.Add(new RaftEnvelope(NodeId, request.Source, request.CorrelationId, response));
 
     private long RandomElectionTimeout() => _config.ElectionTimeoutMs + _random.Next(_config.ElectionTimeoutMs);
+
+    /// <summary>
+    /// The follower's fetch timeout, drawn anew each time the timer restarts: a voter's from
+    /// (FetchTimeoutMs − FetchTimeoutJitterMs, FetchTimeoutMs], so followers whose timers a leader's
+    /// last append restarted together do not stand at the same instant and split the vote.
+    /// Observers never stand: theirs is fixed.
+    /// </summary>
+    private long FetchTimeout() => _config.FetchTimeoutJitterMs > 0 && IsVoter
+        ? _config.FetchTimeoutMs - _random.Next(_config.FetchTimeoutJitterMs)
+        : _config.FetchTimeoutMs;
 
     private sealed class ReplicaProgress
     {

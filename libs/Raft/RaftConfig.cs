@@ -109,6 +109,16 @@ public sealed record RaftConfig
     /// <summary><c>controller.quorum.fetch.timeout.ms</c>.</summary>
     public int FetchTimeoutMs { get; init; } = 2000;
 
+    /// <summary>
+    /// Randomized fetch timeout (0: Kafka's fixed one): a voter's fetch timeout is drawn from
+    /// (<see cref="FetchTimeoutMs"/> − this, <see cref="FetchTimeoutMs"/>] each time its timer
+    /// restarts. A leader's append answers every parked follower Fetch at once, so with a fixed
+    /// timeout the followers of a crashed leader stand in the same epoch at the same instant,
+    /// split the vote and lose a whole election timeout; as Raft randomizes election timeouts,
+    /// drawing the fetch timeout makes one of them stand first.
+    /// </summary>
+    public int FetchTimeoutJitterMs { get; init; }
+
     /// <summary><c>controller.quorum.election.backoff.max.ms</c>.</summary>
     public int ElectionBackoffMaxMs { get; init; } = 1000;
 
@@ -150,6 +160,11 @@ public sealed record RaftConfig
         if (ElectionTimeoutMs <= 0 || FetchTimeoutMs <= 0 || RequestTimeoutMs <= 0 || ElectionBackoffMaxMs <= 0 || RetryBackoffMs <= 0)
         {
             throw new ArgumentException("Raft timeouts must be positive.");
+        }
+
+        if (FetchTimeoutJitterMs < 0 || FetchTimeoutJitterMs >= FetchTimeoutMs)
+        {
+            throw new ArgumentException("FetchTimeoutJitterMs must be at least 0 and below FetchTimeoutMs.");
         }
 
         if (FetchMaxWaitMs >= RequestTimeoutMs)

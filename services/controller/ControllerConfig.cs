@@ -17,6 +17,10 @@ public static class ControllerConfig
     public const string RequestTimeoutMs = "controller.quorum.request.timeout.ms";
     public const string RetryBackoffMs = "controller.quorum.retry.backoff.ms";
     public const string AppendLingerMs = "controller.quorum.append.linger.ms";
+    public const string MaxRecordBytesBetweenSnapshots = "metadata.log.max.record.bytes.between.snapshots";
+    public const string MaxSnapshotIntervalMs = "metadata.log.max.snapshot.interval.ms";
+    public const string MetadataLogSegmentBytes = "metadata.log.segment.bytes";
+    public const string MetadataLogSegmentMs = "metadata.log.segment.ms";
 
     public static ConfigDef Definition { get; } = new ConfigDef()
         .Define(ProcessRoles, ConfigType.List, "controller",
@@ -35,6 +39,14 @@ public static class ControllerConfig
         .Define(RetryBackoffMs, ConfigType.Int, 20, Range.AtLeast(1), Importance.Low, "Backoff between retries of quorum requests.")
         .Define(AppendLingerMs, ConfigType.Int, 25, Range.AtLeast(0), Importance.Medium,
             "How long the active controller gathers records before proposing them to Raft as one batch.")
+        .Define(MaxRecordBytesBetweenSnapshots, ConfigType.Long, 20L * 1024 * 1024, Range.AtLeast(1), Importance.High,
+            "Bytes of committed metadata records after which a controller writes a new snapshot and moves its log start there.")
+        .Define(MaxSnapshotIntervalMs, ConfigType.Long, 3_600_000L, Range.AtLeast(0), Importance.High,
+            "Longest time between snapshots while new records were committed (0: only by bytes).")
+        .Define(MetadataLogSegmentBytes, ConfigType.Int, 1024 * 1024 * 1024, Range.AtLeast(14), Importance.High,
+            "The size of a metadata log segment; segments wholly below the latest snapshot are deleted.")
+        .Define(MetadataLogSegmentMs, ConfigType.Long, 7L * 24 * 60 * 60 * 1000, Range.AtLeast(1), Importance.Medium,
+            "Longest time before a new metadata log segment is rolled.")
         // The QuorumController's keys (Kafka's defaults); passed to it as they are.
         .Define("num.partitions", ConfigType.Int, 1, Range.AtLeast(1), Importance.Medium, "Default number of partitions of a new topic.")
         .Define("default.replication.factor", ConfigType.Short, (short)1, Range.AtLeast(1), Importance.Medium, "Default replication factor of a new topic.")

@@ -18,14 +18,24 @@ public sealed class MetadataRaftLog : IRaftLog, IDisposable
     private const string SnapshotSuffix = ".checkpoint";
 
     private readonly UnifiedLog _log;
+    private readonly string _logDir;
     private SnapshotId? _snapshotId;
+    private bool _disposed;
 
-    private MetadataRaftLog(string dir, UnifiedLog log, SnapshotId? snapshotId)
+    private MetadataRaftLog(string logDir, string dir, UnifiedLog log, SnapshotId? snapshotId, bool hadCleanShutdown)
     {
+        _logDir = logDir;
         Dir = dir;
         _log = log;
         _snapshotId = snapshotId;
+        HadCleanShutdown = hadCleanShutdown;
     }
+
+    /// <summary>True when the log dir held a <c>.kafka_cleanshutdown</c> marker at open: the recovery scan was skipped.</summary>
+    public bool HadCleanShutdown { get; }
+
+    /// <summary>What loading the segments found (segments recovered, bytes truncated).</summary>
+    public LogLoadResult LoadResult => _log.LoadResult;
 
     /// <summary>The partition directory (holds the segments, leader-epoch-checkpoint, quorum-state and snapshots).</summary>
     public string Dir { get; }
@@ -40,17 +50,41 @@ public sealed class MetadataRaftLog : IRaftLog, IDisposable
 
     public SnapshotId? LatestSnapshotId => _snapshotId;
 
-    /// <summary>Opens (recovering if needed) or creates the metadata log under <paramref name="metadataLogDir"/>.</summary>
-    public static MetadataRaftLog Open(string metadataLogDir)
+    /// <summary>
+    /// Opens (recovering if needed) or creates the metadata log under <paramref name="metadataLogDir"/>.
+    /// Segments roll at <paramref name="segmentBytes"/> / <paramref name="segmentMs"/>
+    /// (metadata.log.segment.bytes / .ms); only segments wholly below the latest snapshot are
+    /// deleted (no time or size retention: the snapshot is what allows deletion). A
+    /// <c>.kafka_cleanshutdown</c> marker in <paramref name="metadataLogDir"/> (written by
+    /// <see cref="Dispose"/>) skips the recovery scan and is deleted once the log is loaded.
+    /// </summary>
+    public static MetadataRaftLog Open(string metadataLogDir, int segmentBytes = 1024 * 1024 * 1024, long segmentMs = 7L * 24 * 60 * 60 * 1000)
     {
         string dir = Path.Combine(metadataLogDir, DirectoryName);
         Directory.CreateDirectory(dir);
+        bool clean = CleanShutdownFile.Exists(metadataLogDir);
         SnapshotId? snapshot = Directory.EnumerateFiles(dir, "*" + SnapshotSuffix)
             .Select(f => TryParseSnapshotName(Path.GetFileName(f)))
             .Where(s => s is not null)
             .OrderBy(s => s!.Value.EndOffset)
             .LastOrDefault();
-        UnifiedLog log = UnifiedLog.Open(dir, new LogConfig(), new UnifiedLogOptions());
+        var config = new LogConfig
+        {
+            SegmentBytes = segmentBytes,
+            SegmentMs = segmentMs,
+            RetentionMs = LogConfig.Unlimited,
+            RetentionBytes = LogConfig.Unlimited,
+            MaxIndexSize = 1024 * 1024,
+            // A proposal of many records is one batch: do not refuse what the leader wrote.
+            MaxMessageBytes = int.MaxValue,
+        };
+        UnifiedLog log = UnifiedLog.Open(dir, config, new UnifiedLogOptions { HadCleanShutdown = clean });
+        if (clean)
+        {
+            // From here on a crash must scan again.
+            CleanShutdownFile.Delete(metadataLogDir);
+        }
+
         if (snapshot is { } id && log.LogStartOffset < id.EndOffset)
         {
             if (log.LogEndOffset <= id.EndOffset)
@@ -64,7 +98,7 @@ public sealed class MetadataRaftLog : IRaftLog, IDisposable
             }
         }
 
-        return new MetadataRaftLog(dir, log, snapshot);
+        return new MetadataRaftLog(metadataLogDir, dir, log, snapshot, clean);
     }
 
     public OffsetAndEpoch? EndOffsetForEpoch(int epoch)
@@ -215,9 +249,29 @@ public sealed class MetadataRaftLog : IRaftLog, IDisposable
     /// <summary>The bytes of the latest snapshot, if any.</summary>
     public byte[]? ReadLatestSnapshot() => _snapshotId is { } id && File.Exists(SnapshotPath(id)) ? File.ReadAllBytes(SnapshotPath(id)) : null;
 
+    /// <summary>Flushes and closes the log, then writes the <c>.kafka_cleanshutdown</c> marker (a clean stop).</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _log.Flush();
+        _log.Close();
+        CleanShutdownFile.Write(_logDir);
+    }
+
+    /// <summary>Closes the log without the clean-shutdown marker (the loop failed: the next start scans).</summary>
+    public void Abandon()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _log.Close();
     }
 

@@ -24,6 +24,8 @@ public sealed partial class RaftManager
     private long _activateAtOffset = long.MaxValue;
     private long _nextControllerTickMs;
     private volatile MetadataImage _committedImage = MetadataImage.Empty;
+    private long _bytesSinceSnapshot;
+    private long _lastSnapshotMs = NowMs;
 
     /// <summary>The metadata every voter has replayed (committed records only).</summary>
     public MetadataImage CommittedImage => _committedImage;
@@ -157,6 +159,11 @@ public sealed partial class RaftManager
 
                 if (first.Kind == RaftEntryKind.Data)
                 {
+                    foreach (ReadOnlyMemory<byte> value in values)
+                    {
+                        _bytesSinceSnapshot += value.Length;
+                    }
+
                     // Followers' and the active controller's own records alike: Replay is the one way into CommittedImage.
                     controller.ReplaySerialized(values, first.Offset, first.Epoch);
                 }
@@ -177,6 +184,59 @@ public sealed partial class RaftManager
         }
 
         MaybeActivate(nowMs);
+    }
+
+    /// <summary>
+    /// KIP-630 on every voter: once metadata.log.max.record.bytes.between.snapshots bytes of records
+    /// were committed since the last snapshot (or metadata.log.max.snapshot.interval.ms passed with
+    /// something new), the committed image becomes the snapshot at the applied offset and the log
+    /// start moves there (segments wholly below it are deleted).
+    /// </summary>
+    private void MaybeCreateSnapshot(long nowMs)
+    {
+        MetadataRaftLog log = _log!;
+        KafkaRaftCore core = _core!;
+        long lastSnapshotEnd = Math.Max(log.StartOffset, log.LatestSnapshotId?.EndOffset ?? 0);
+        if (_appliedOffset <= lastSnapshotEnd || _appliedOffset > core.HighWatermark)
+        {
+            return;
+        }
+
+        bool bytesDue = _bytesSinceSnapshot >= _settings.MaxRecordBytesBetweenSnapshots;
+        bool timeDue = _settings.MaxSnapshotIntervalMs > 0 && nowMs - _lastSnapshotMs >= _settings.MaxSnapshotIntervalMs && _bytesSinceSnapshot > 0;
+        if (!bytesDue && !timeDue)
+        {
+            return;
+        }
+
+        int epoch = log.EpochAt(_appliedOffset - 1) ?? core.Epoch;
+        MetadataImage image = _controller!.CommittedImage;
+        List<ReadOnlyMemory<byte>> records = [.. image.ToRecords().Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r))];
+        byte[] bytes = RaftSnapshotCodec.Encode(new SnapshotId(_appliedOffset, epoch), records, nowMs);
+        SnapshotId id = core.CreateSnapshot(_appliedOffset, bytes);
+        LogSnapshotCreated(id.ToString(), records.Count, bytes.Length, _bytesSinceSnapshot, log.StartOffset);
+        _bytesSinceSnapshot = 0;
+        _lastSnapshotMs = nowMs;
+    }
+
+    /// <summary>Replaces the QuorumController's committed state with snapshot <paramref name="id"/> (at start, or after FetchSnapshot installed it).</summary>
+    private void LoadSnapshotIntoController(SnapshotId id, long nowMs)
+    {
+        byte[] bytes = _log!.ReadLatestSnapshot() ?? throw new InvalidOperationException($"Snapshot {id} is not on disk.");
+        var records = RaftSnapshotCodec.Decode(bytes).Select(v => MetadataRecordSerde.Read(v));
+        MetadataImage image = MetadataImage.FromRecords(records, new MetadataProvenance(id.EndOffset - 1, id.Epoch));
+        if (_controller!.IsActive)
+        {
+            RenounceController();
+        }
+
+        _controller.LoadSnapshot(image);
+        _committedImage = image;
+        // The snapshot replaces the state: replay resumes right after it (the log holds nothing below).
+        _appliedOffset = id.EndOffset;
+        _bytesSinceSnapshot = 0;
+        _lastSnapshotMs = nowMs;
+        LogSnapshotLoaded(id.ToString(), image.Topics.TopicsById.Count, image.Cluster.Nodes.Count);
     }
 
     private void OnRoleChanged(RoleChanged role)
@@ -250,6 +310,12 @@ public sealed partial class RaftManager
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Active controller in epoch {Epoch} from offset {Offset} ({Records} bootstrap record(s))")]
     private partial void LogActivated(int epoch, long offset, int records);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created metadata snapshot {SnapshotId}: {Records} record(s), {Bytes} byte(s), after {CommittedBytes} committed record byte(s); log start now {LogStart}")]
+    private partial void LogSnapshotCreated(string snapshotId, int records, int bytes, long committedBytes, long logStart);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded metadata snapshot {SnapshotId}: {Topics} topic(s), {Nodes} node(s)")]
+    private partial void LogSnapshotLoaded(string snapshotId, int topics, int nodes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Controller renounced in epoch {Epoch}")]
     private partial void LogRenounced(int epoch);

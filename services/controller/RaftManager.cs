@@ -32,6 +32,7 @@ public sealed partial class RaftManager : BackgroundService
     private long _nextInboundId;
     private long _appliedOffset;
     private long _pendingHighWatermark;
+    private bool _failed;
 
     private KafkaRaftCore? _core;
     private MetadataRaftLog? _log;
@@ -121,6 +122,7 @@ public sealed partial class RaftManager : BackgroundService
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            _failed = true;
             LogLoopFailed(e);
             throw;
         }
@@ -132,11 +134,18 @@ public sealed partial class RaftManager : BackgroundService
 
     private void Open()
     {
-        _log = MetadataRaftLog.Open(_settings.MetadataLogDir);
+        _log = MetadataRaftLog.Open(_settings.MetadataLogDir, _settings.MetadataLogSegmentBytes, _settings.MetadataLogSegmentMs);
         _store = new FileQuorumStateStore(Path.Combine(_log.Dir, "quorum-state"), _settings.Raft.Voters, _settings.ClusterId);
         _core = new KafkaRaftCore(_settings.Raft, _log, _store, new Random(), NowMs);
         OpenController();
         LogOpened(_log.Dir, _log.StartOffset, _log.EndOffset, _core.Epoch, _core.Role, string.Join(',', _settings.Voters));
+        LogLoaded(_log.HadCleanShutdown, _log.LoadResult.SegmentsLoaded, _log.LoadResult.SegmentsRecovered, _log.LoadResult.BytesTruncated);
+        // The latest snapshot first, then the log after it (replayed as the high watermark is learned).
+        if (_log.LatestSnapshotId is { } snapshot)
+        {
+            LoadSnapshotIntoController(snapshot, NowMs);
+        }
+
         Publish();
         DrainReady();
         _started.TrySetResult();
@@ -176,6 +185,7 @@ public sealed partial class RaftManager : BackgroundService
             TickController(NowMs);
             FlushLingeringRecords(NowMs);
             DrainReady();
+            MaybeCreateSnapshot(NowMs);
             Publish();
         }
     }
@@ -245,6 +255,7 @@ public sealed partial class RaftManager : BackgroundService
                         break;
                     case SnapshotInstalled s:
                         LogSnapshotInstalled(s.SnapshotId.ToString());
+                        LoadSnapshotIntoController(s.SnapshotId, NowMs);
                         break;
                 }
             }
@@ -372,7 +383,14 @@ public sealed partial class RaftManager : BackgroundService
         _pendingInbound.Clear();
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _client.DisposeAsync().ConfigureAwait(false);
-        _log?.Dispose();
+        if (_failed)
+        {
+            _log?.Abandon();
+        }
+        else
+        {
+            _log?.Dispose();
+        }
     }
 
     // Wall-clock milliseconds, as Kafka's raft client: DescribeQuorum's LastFetchTimestamp and
@@ -389,6 +407,9 @@ public sealed partial class RaftManager : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Opened the metadata log {Dir} (offsets {StartOffset}..{EndOffset}), epoch {Epoch}, role {Role}; voters {Voters}")]
     private partial void LogOpened(string dir, long startOffset, long endOffset, int epoch, RaftRole role, string voters);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Metadata log loaded: clean shutdown {CleanShutdown}, {Segments} segment(s), {Recovered} recovered, {Truncated} byte(s) truncated")]
+    private partial void LogLoaded(bool cleanShutdown, int segments, int recovered, long truncated);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Raft role {Role} in epoch {Epoch}, leader {LeaderId}")]
     private partial void LogRoleChanged(RaftRole role, int epoch, int leaderId);

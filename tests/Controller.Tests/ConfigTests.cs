@@ -37,6 +37,29 @@ public sealed class ConfigTests
             Resources = [new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = type, ResourceName = name, ConfigurationKeys = keys.Length == 0 ? null : [.. keys] }],
         }, h.NowMs)).Results[0];
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void DescribeConfigs_responses_encode_at_the_request_version(short version)
+    {
+        var h = Setup();
+        var request = new DescribeConfigsRequest
+        {
+            IncludeSynonyms = version >= 1,
+            Resources = [new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = 2, ResourceName = "t", ConfigurationKeys = null }],
+        };
+        DescribeConfigsResponse response = h.Commit(h.Controller.DescribeConfigs(request, h.NowMs, version));
+        using var writer = new Aspire.Kafka.Protocol.KafkaWriter();
+        response.Write(writer, version);
+        Assert.True(writer.ToArray().Length > 0);
+        var byName = response.Results[0].Configs.ToDictionary(c => c.Name);
+        Assert.Equal(version == 0, byName["compression.type"].IsDefault);
+        Assert.False(byName["cleanup.policy"].IsDefault);
+    }
+
     [Fact]
     public void IncrementalSetDeleteAppendSubtract()
     {
@@ -105,7 +128,8 @@ public sealed class ConfigTests
         Assert.Equal(("1048576", (sbyte)ConfigSource.StaticBrokerConfig), (byName["segment.bytes"].Value, byName["segment.bytes"].ConfigSource));
         Assert.Equal(("1000", (sbyte)ConfigSource.DynamicDefaultBrokerConfig), (byName["delete.retention.ms"].Value, byName["delete.retention.ms"].ConfigSource));
         Assert.Equal(("producer", (sbyte)ConfigSource.DefaultConfig), (byName["compression.type"].Value, byName["compression.type"].ConfigSource));
-        Assert.True(byName["compression.type"].IsDefault);
+        // IsDefault is a v0 field (v1+ carries ConfigSource): left false so the response encodes at v1+.
+        Assert.False(byName["compression.type"].IsDefault);
         Assert.All(result.Configs, c => Assert.Empty(c.Synonyms));
         Assert.Equal((sbyte)ConfigType.Long, byName["retention.ms"].ConfigType);
 

@@ -23,14 +23,20 @@ internal sealed class Quorum : IAsyncDisposable
 
     public static int[] Ids => [1, 2, 3];
 
-    public static async Task<Quorum> StartAsync(int voters = 3)
+    public static async Task<Quorum> StartAsync(int voters = 3, IReadOnlyDictionary<string, string>? config = null)
     {
         var controllers = new List<ResourceBuilder>();
         TestCluster cluster = await TestCluster.StartAsync(app =>
         {
             for (int i = 1; i <= voters; i++)
             {
-                controllers.Add(app.AddProject(Name(i), Project).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", i));
+                ResourceBuilder controller = app.AddProject(Name(i), Project).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", i);
+                foreach ((string key, string value) in config ?? new Dictionary<string, string>())
+                {
+                    controller.WithConfig(key, value);
+                }
+
+                controllers.Add(controller);
             }
 
             string Voters() => string.Join(',', controllers.Select(c => $"{c.Resource.NodeId}@{c.Resource.GetEndpoint("CONTROLLER")!.Address}"));
@@ -55,12 +61,12 @@ internal sealed class Quorum : IAsyncDisposable
     }
 
     /// <summary>Sends a request on a fresh connection (a raw client, as kafka-metadata-quorum does).</summary>
-    public async Task<TResponse> SendAsync<TRequest, TResponse>(int id, TRequest request, short? version = null)
+    public async Task<TResponse> SendAsync<TRequest, TResponse>(int id, TRequest request, short? version = null, TimeSpan? timeout = null)
         where TRequest : class, IApiMessage<TRequest>
         where TResponse : class, IApiMessage<TResponse>
     {
         KafkaNode node = Endpoint(id);
-        var options = new KafkaClientOptions { RequestTimeout = TimeSpan.FromSeconds(5), SocketConnectionSetupTimeout = TimeSpan.FromSeconds(2) };
+        var options = new KafkaClientOptions { RequestTimeout = timeout ?? TimeSpan.FromSeconds(5), SocketConnectionSetupTimeout = TimeSpan.FromSeconds(2) };
         await using KafkaConnection connection = await KafkaConnection.ConnectAsync(node.Host, node.Port, options);
         return await connection.SendAsync<TRequest, TResponse>(request, version);
     }
@@ -113,6 +119,84 @@ internal sealed class Quorum : IAsyncDisposable
         Assert.Fail($"No leader within {timeout.TotalSeconds} s; last answers: {string.Join("; ", last.Select(kv => $"{kv.Key}: {kv.Value}"))}");
         return default;
     }
+
+    /// <summary>
+    /// Sends a controller request to the active controller: asks each running node in turn
+    /// (the known Raft leader first) until one answers without NOT_CONTROLLER, within 15 s.
+    /// </summary>
+    public async Task<TResponse> SendToControllerAsync<TRequest, TResponse>(TRequest request, Func<TResponse, bool> isNotController, short? version = null)
+        where TRequest : class, IApiMessage<TRequest>
+        where TResponse : class, IApiMessage<TResponse>
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (int id in Ids.OrderBy(id => id == LastLeader ? 0 : 1))
+            {
+                if (Node(id).State != ResourceState.Healthy)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    // A long timeout: a retry after a slow commit would repeat a write that did happen.
+                    TResponse response = await SendAsync<TRequest, TResponse>(id, request, version, TimeSpan.FromSeconds(15));
+                    if (!isNotController(response))
+                    {
+                        LastLeader = id;
+                        return response;
+                    }
+
+                    last = $"{id}: NOT_CONTROLLER";
+                }
+                catch (Exception e) when (e is KafkaClientException or IOException)
+                {
+                    last = $"{id}: {e.Message}";
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"No active controller answered {typeof(TRequest).Name} within 30 s; last: {last}");
+        return null!;
+    }
+
+    /// <summary>Polls Metadata on controller <paramref name="id"/> until <paramref name="accept"/> holds (or fails after <paramref name="timeout"/> with the last answer).</summary>
+    public async Task<MetadataResponse> WaitForMetadataAsync(int id, Func<MetadataResponse, bool> accept, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        string last = "no answer";
+        while (true)
+        {
+            try
+            {
+                MetadataResponse metadata = await SendAsync<MetadataRequest, MetadataResponse>(id, new MetadataRequest { Topics = null });
+                if (accept(metadata))
+                {
+                    return metadata;
+                }
+
+                last = $"brokers [{string.Join(',', metadata.Brokers.Select(b => b.NodeId))}], topics [{string.Join(", ", metadata.Topics.Select(t =>
+                    $"{t.Name}: " + string.Join(' ', t.Partitions.Select(p => $"{p.PartitionIndex}(leader {p.LeaderId}@{p.LeaderEpoch} isr {string.Join('/', p.IsrNodes)})"))))}]";
+            }
+            catch (Exception e) when (e is KafkaClientException or IOException)
+            {
+                last = e.Message;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"controller-{id}: {what} not seen within {timeout.TotalSeconds} s; last Metadata: {last}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private int LastLeader { get; set; } = -1;
 
     public ValueTask DisposeAsync() => Cluster.DisposeAsync();
 }

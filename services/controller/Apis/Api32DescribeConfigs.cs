@@ -8,7 +8,7 @@ namespace Aspire.Kafka.ControllerService.Apis;
 public sealed class DescribeConfigsApi(RaftManager raft) : ControllerApi<DescribeConfigsRequest, DescribeConfigsResponse>(raft)
 {
     protected override ControllerResult<DescribeConfigsResponse> Run(QuorumController controller, DescribeConfigsRequest request, short version, long nowMs) =>
-        controller.DescribeConfigs(request, nowMs);
+        controller.DescribeConfigs(request, nowMs, version);
 
     protected override DescribeConfigsResponse NotController(DescribeConfigsRequest request) => new()
     {

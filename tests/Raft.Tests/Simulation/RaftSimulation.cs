@@ -35,6 +35,9 @@ public sealed record SimulationOptions
     /// <summary>Chance, after an event, that the node crashes and restarts at once (just after it sent what it promised).</summary>
     public double BounceRate { get; init; } = 0.002;
 
+    /// <summary>RaftConfig.FetchTimeoutJitterMs of every node (0: Kafka's fixed fetch timeout).</summary>
+    public int FetchTimeoutJitterMs { get; init; }
+
     public static SimulationOptions ForSeed(int seed, int voters)
     {
         var rng = new Random(unchecked(seed * 7919 + voters));
@@ -49,6 +52,8 @@ public sealed record SimulationOptions
             BounceRate = rng.NextDouble() * 0.006,
             RequestTimeoutMs = rng.Next(2) == 0 ? 2000 : 100 + rng.Next(400),
             PartitionRate = rng.NextDouble() * 0.012,
+            // Drawn last so the other options of a seed stay what they were before this one existed.
+            FetchTimeoutJitterMs = rng.Next(2) == 0 ? 0 : 1 + rng.Next(1500),
         };
     }
 }
@@ -104,6 +109,7 @@ public sealed class RaftSimulation
                 RequestTimeoutMs = options.RequestTimeoutMs,
                 FetchMaxWaitMs = Math.Min(500, options.RequestTimeoutMs / 2),
                 SnapshotChunkBytes = 200,
+                FetchTimeoutJitterMs = options.FetchTimeoutJitterMs,
             };
             _nodes.Add(new SimNode(config, _rng.Next()));
         }
