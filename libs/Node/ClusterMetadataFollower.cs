@@ -40,6 +40,7 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
     private volatile MetadataImage _image = MetadataImage.Empty;
     private volatile int _leaderId = -1;
     private long _highWatermark;
+    private int _snapshotsLoaded;
 
     public ClusterMetadataFollower(NodeSettings settings, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -71,6 +72,9 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
 
     /// <summary>The offset after the last applied record (what heartbeats report as the current metadata offset + 1).</summary>
     public long AppliedOffset => Interlocked.Read(ref _appliedOffset);
+
+    /// <summary>How many leader snapshots this node installed (it was behind the leader's log start).</summary>
+    public int SnapshotsLoaded => Volatile.Read(ref _snapshotsLoaded);
 
     /// <summary>Completes when an applied image satisfies <paramref name="condition"/> (checked at once and after every update).</summary>
     public Task<MetadataImage> WaitForAsync(Func<MetadataImage, bool> condition, CancellationToken cancellationToken)
@@ -227,10 +231,11 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
 
     private void LoadSnapshot(SnapshotId id)
     {
-        IReadOnlyList<RaftEntry> entries = RaftMessageCodec.DecodeEntries(_log.SnapshotData);
-        var records = entries.Where(e => e.Kind == RaftEntryKind.Data).Select(e => MetadataRecordSerde.Read(e.Payload)).ToList();
+        // The snapshot content is Kafka's (header control batch, the image's records, footer): RaftSnapshotCodec.
+        var records = RaftSnapshotCodec.Decode(_log.SnapshotData).Select(MetadataRecordSerde.Read).ToList();
         MetadataUpdate update = _loader.LoadSnapshot(records, new MetadataProvenance(id.EndOffset - 1, id.Epoch));
         Interlocked.Exchange(ref _appliedOffset, id.EndOffset);
+        Interlocked.Increment(ref _snapshotsLoaded);
         LogSnapshotLoaded(id.ToString(), records.Count);
         Publish(update);
     }

@@ -30,7 +30,10 @@ public sealed class ClusterNodeTests
         {
             controllerResource = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
                 .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            controllerResource.WithConfig("controller.quorum.voters", () => $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}");
+            controllerResource.WithConfig("controller.quorum.voters", () => $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}")
+                // Snapshot often and keep small segments, so a node started later must fetch the snapshot.
+                .WithConfig("metadata.log.max.record.bytes.between.snapshots", "4096")
+                .WithConfig("metadata.log.segment.bytes", "8192");
         });
         string clusterId = controllerResource!.Resource.ClusterId!;
         string voters = $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}";
@@ -41,26 +44,7 @@ public sealed class ClusterNodeTests
         int httpPort = FreePort();
         try
         {
-            WebApplicationBuilder builder = WebApplication.CreateBuilder();
-            builder.AddServiceDefaults(o =>
-            {
-                o.ServiceName = "broker";
-                o.Config = NodeConfig.Create();
-                o.ExitOnConfigError = false;
-                o.Args =
-                [
-                    "--override", $"node.id={NodeId}",
-                    "--override", $"listeners=PLAINTEXT://127.0.0.1:{port}",
-                    "--override", $"http.listener=127.0.0.1:{httpPort}",
-                    "--override", $"log.dirs={logDir}",
-                    "--override", $"controller.quorum.voters={voters}",
-                    "--override", "broker.heartbeat.interval.ms=500",
-                ];
-            });
-            NodeSettings settings = builder.AddClusterNode(NodeRole.Broker);
-            Assert.Equal(clusterId, settings.ClusterId);
-            await using WebApplication app = builder.Build();
-            app.MapDefaultEndpoints();
+            await using WebApplication app = BuildNode(NodeId, port, httpPort, logDir, voters, clusterId);
             await app.StartAsync();
             NodeLifecycleManager lifecycle = app.Services.GetRequiredService<NodeLifecycleManager>();
             ClusterMetadataFollower follower = app.Services.GetRequiredService<ClusterMetadataFollower>();
@@ -108,6 +92,33 @@ public sealed class ClusterNodeTests
             Assert.Equal(clusterId, described.ClusterId);
             Assert.Equal(NodeId, Assert.Single(described.Brokers).BrokerId);
 
+            // Enough records for the controller to snapshot and drop its first segments: a node
+            // started now is behind the log start and installs the snapshot (KIP-630 FetchSnapshot).
+            for (int i = 0; i < 40; i++)
+            {
+                (await client.CreateTopicsAsync([new NewTopic($"filler-{i}", 2, 1)])).Single().ThrowIfError();
+            }
+
+            string lateDir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(lateDir);
+            new MetaProperties(1, clusterId, NodeId + 1, null).Write(lateDir);
+            try
+            {
+                await using WebApplication late = BuildNode(NodeId + 1, FreePort(), FreePort(), lateDir, voters, clusterId);
+                await late.StartAsync();
+                ClusterMetadataFollower lateFollower = late.Services.GetRequiredService<ClusterMetadataFollower>();
+                MetadataImage lateImage = await lateFollower.WaitForAsync(i => i.Topics.GetTopic("filler-39") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+                Assert.True(lateFollower.SnapshotsLoaded >= 1, "the late node replayed the whole log: no snapshot was installed");
+                Assert.NotNull(lateImage.Topics.GetTopic("orders"));
+                Assert.NotNull(lateImage.Topics.GetTopic("filler-0"));
+                await late.Services.GetRequiredService<NodeLifecycleManager>().Unfenced.WaitAsync(TimeSpan.FromSeconds(30));
+                await late.StopAsync();
+            }
+            finally
+            {
+                Directory.Delete(lateDir, recursive: true);
+            }
+
             // Controlled shutdown: the controller fences the node and moves leadership away.
             await app.StopAsync();
             Assert.True(lifecycle.InControlledShutdown);
@@ -117,6 +128,31 @@ public sealed class ClusterNodeTests
         {
             Directory.Delete(logDir, recursive: true);
         }
+    }
+
+    private static WebApplication BuildNode(int nodeId, int port, int httpPort, string logDir, string voters, string clusterId)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder();
+        builder.AddServiceDefaults(o =>
+        {
+            o.ServiceName = "broker";
+            o.Config = NodeConfig.Create();
+            o.ExitOnConfigError = false;
+            o.Args =
+            [
+                "--override", $"node.id={nodeId}",
+                "--override", $"listeners=PLAINTEXT://127.0.0.1:{port}",
+                "--override", $"http.listener=127.0.0.1:{httpPort}",
+                "--override", $"log.dirs={logDir}",
+                "--override", $"controller.quorum.voters={voters}",
+                "--override", "broker.heartbeat.interval.ms=500",
+            ];
+        });
+        NodeSettings settings = builder.AddClusterNode(NodeRole.Broker);
+        Assert.Equal(clusterId, settings.ClusterId);
+        WebApplication app = builder.Build();
+        app.MapDefaultEndpoints();
+        return app;
     }
 
     private static int FreePort()
