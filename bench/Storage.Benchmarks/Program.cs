@@ -5,28 +5,39 @@ using Aspire.Kafka.Records;
 using Aspire.Kafka.Storage;
 
 // The storage benchmark of issue 4, all in one run on one disk so the ratios are fair:
-//   1. dd buffered sequential write (bs=16k, same byte count) — the baseline
-//   2. UnifiedLog.AppendAsLeader of 16 KiB batches of 1 KiB records, one partition
-//   3. warm sequential read of that log through Read + FileRecords.ReadInto
-//   4. OffsetIndex / TimeIndex lookups with 10^4 and 10^6 entries
-//   5. 1,000 partitions appended round-robin, and memory per idle partition
-// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--dir DIR] [--mib N]
+//   1. dd buffered sequential write (bs=16k, same byte count) — the baseline of the target
+//   2. UnifiedLog.AppendAsLeader of 16 KiB batches of 1 KiB records, one partition (CRC checked,
+//      and again with recordsValidated: true)
+//   3. references: dd with bs = the batch size (the same unaligned write sizes the log makes) and
+//      an in-process pwrite loop of the same batches
+//   4. 1,000 partitions appended round-robin, and memory per idle partition
+//   5. warm sequential read of the one-partition log through Read + FileRecords.ReadInto
+//   6. OffsetIndex / TimeIndex lookups with 10^4 and 10^6 entries
+// Every write test runs once per round; the order alternates (forwards, backwards) from round to
+// round; `sync` runs (untimed) before each test so that no test pays for another's writeback;
+// each ratio is taken within a round and the median over the rounds is reported with its spread.
+// Usage: dotnet run -c Release --project bench/Storage.Benchmarks -- [--dir DIR] [--mib N] [--rounds N]
 string root = Path.Combine(Path.GetTempPath(), "storage-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-long mib = 1024;
+long mib = 256;
+int rounds = 15;
+string? only = null; // --only NAME: run one write test `rounds` times (for perf/strace)
 for (int i = 0; i < args.Length - 1; i++)
 {
     if (args[i] == "--dir") root = args[i + 1];
     if (args[i] == "--mib") mib = long.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    if (args[i] == "--rounds") rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    if (args[i] == "--only") only = args[i + 1];
 }
 
 Directory.CreateDirectory(root);
 long totalBytes = mib * 1024 * 1024;
-Console.WriteLine($"storage benchmark: {mib} MiB per write test in {root}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"storage benchmark: {mib} MiB per write test in {root}, {rounds} rounds, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 try
 {
     var batch = MakeBatch();
-    Console.WriteLine($"batch: {batch.Length} bytes, 16 records of 1 KiB values");
     int appends = (int)(totalBytes / batch.Length);
+    long bytes = appends * (long)batch.Length;
+    Console.WriteLine($"batch: {batch.Length} bytes, 16 records of 1 KiB values; {appends} appends = {bytes} bytes per write test");
     for (int i = 0; i < 1_000; i++)
     {
         _ = RecordSet.Validate(batch);
@@ -38,28 +49,81 @@ try
         _ = RecordSet.Validate(batch);
     }
 
-    Console.WriteLine($"RecordSet.Validate (CRC-32C) per batch:   {validateWatch.Elapsed.TotalMicroseconds / 10_000,8:F2} us (hardware CRC: {Crc32C.IsHardwareAccelerated})");
+    Console.WriteLine($"RecordSet.Validate (CRC-32C) per batch: {validateWatch.Elapsed.TotalMicroseconds / 10_000:F2} us (hardware CRC: {Crc32C.IsHardwareAccelerated})");
 
-    // The machine is shared: every write test runs in each of several interleaved rounds and the
-    // best round counts, so that a burst of someone else's load hurts all of them alike.
-    double dd = 0, pwrite = 0, append = 0, appendValidated = 0, partitions = 0, bytesPerIdlePartition = 0;
-    for (int round = 0; round < 3; round++)
+    // Warm-up (JIT, file system metadata), not counted.
+    AppendOne(root, batch, Math.Min(appends, 4096), validated: false, read: false);
+    PWrite(root, batch, Math.Min(appends, 4096));
+
+    var tests = new (string Name, Func<double> Run)[]
     {
-        dd = Math.Max(dd, Dd(root, appends * (long)batch.Length));
-        pwrite = Math.Max(pwrite, PWrite(root, batch, appends));
-        append = Math.Max(append, AppendOne(root, batch, appends, validated: false, read: round == 2));
-        appendValidated = Math.Max(appendValidated, AppendOne(root, batch, appends, validated: true, read: false));
-        partitions = Math.Max(partitions, Partitions(root, batch, appends, out bytesPerIdlePartition));
-        Console.WriteLine($"  round {round + 1}: dd {dd:F0}, pwrite {pwrite:F0}, append {append:F0} / {appendValidated:F0}, 1000 partitions {partitions:F0} MB/s (best so far)");
+        ("dd bs=16k", () => Dd(root, bytes, 16384)),
+        ("dd bs=" + batch.Length.ToString(CultureInfo.InvariantCulture), () => Dd(root, bytes, batch.Length)),
+        ("pwrite loop", () => PWrite(root, batch, appends)),
+        ("append", () => AppendOne(root, batch, appends, validated: false, read: false)),
+        ("append pre-validated", () => AppendOne(root, batch, appends, validated: true, read: false)),
+        ("append preallocate", () => AppendOne(root, batch, appends, validated: false, read: false, preallocate: true)),
+        ("append preallocate pre-validated", () => AppendOne(root, batch, appends, validated: true, read: false, preallocate: true)),
+        ("1000 partitions", () => Partitions(root, batch, appends, out _)),
+    };
+    if (only is not null)
+    {
+        var test = tests.First(t => t.Name == only);
+        for (int round = 0; round < rounds; round++)
+        {
+            Sync();
+            Console.WriteLine($"  {test.Name}: {test.Run():F0} MB/s");
+        }
+
+        return;
     }
 
-    Console.WriteLine($"dd bs=16k buffered sequential write:      {dd,8:F0} MB/s");
-    Console.WriteLine($"in-process pwrite of the same batches:    {pwrite,8:F0} MB/s");
-    Console.WriteLine($"append 16 KiB batches, 1 partition:       {append,8:F0} MB/s  = {append / dd:P0} of dd (target >= 70%), {append / pwrite:P0} of pwrite [storage checks CRC]");
-    Console.WriteLine($"  same, batches pre-validated by caller:  {appendValidated,8:F0} MB/s  = {appendValidated / dd:P0} of dd, {appendValidated / pwrite:P0} of pwrite");
-    Console.WriteLine($"append round-robin over 1,000 partitions: {partitions,8:F0} MB/s  = {partitions / append:P0} of one partition (target >= 70%)");
-    Console.WriteLine($"memory per idle partition (managed heap): {bytesPerIdlePartition / 1024,8:F1} KiB");
+    var results = new double[rounds, tests.Length];
+    for (int round = 0; round < rounds; round++)
+    {
+        for (int k = 0; k < tests.Length; k++)
+        {
+            int t = round % 2 == 0 ? k : tests.Length - 1 - k;
+            Sync();
+            results[round, t] = tests[t].Run();
+        }
 
+        Console.WriteLine($"  round {round + 1}: " + string.Join(", ", Enumerable.Range(0, tests.Length).Select(t => $"{tests[t].Name} {results[round, t]:F0}")) + " MB/s");
+    }
+
+    double[] Column(int t) => Enumerable.Range(0, rounds).Select(r => results[r, t]).ToArray();
+    double[] Ratio(int a, int b) => Enumerable.Range(0, rounds).Select(r => results[r, a] / results[r, b]).ToArray();
+    Console.WriteLine();
+    Console.WriteLine($"| test ({rounds} rounds, MB/s) | median | min | max |");
+    Console.WriteLine("|---|---:|---:|---:|");
+    for (int t = 0; t < tests.Length; t++)
+    {
+        var c = Column(t);
+        Console.WriteLine($"| {tests[t].Name} | {Median(c):F0} | {c.Min():F0} | {c.Max():F0} |");
+    }
+
+    Console.WriteLine();
+    Console.WriteLine("| ratio (per round, then median) | median | min | max | target |");
+    Console.WriteLine("|---|---:|---:|---:|---|");
+    void PrintRatio(string name, double[] r, string target) =>
+        Console.WriteLine($"| {name} | {Median(r):P0} | {r.Min():P0} | {r.Max():P0} | {target} |");
+    PrintRatio("append / dd bs=16k", Ratio(3, 0), ">= 70%");
+    PrintRatio("append pre-validated / dd bs=16k", Ratio(4, 0), "");
+    PrintRatio("append preallocate=true / dd bs=16k", Ratio(5, 0), ">= 70%");
+    PrintRatio("append preallocate=true pre-validated / dd bs=16k", Ratio(6, 0), "");
+    PrintRatio("append / dd bs=batch size", Ratio(3, 1), "");
+    PrintRatio("append / pwrite loop", Ratio(3, 2), "");
+    PrintRatio("pwrite loop / dd bs=16k", Ratio(2, 0), "");
+    PrintRatio("dd bs=batch size / dd bs=16k", Ratio(1, 0), "");
+    PrintRatio("append preallocate=true / dd bs=batch size", Ratio(5, 1), "");
+    PrintRatio("1000 partitions / append", Ratio(7, 3), ">= 70%");
+    Console.WriteLine();
+
+    Sync();
+    Partitions(root, batch, 1000, out double bytesPerIdlePartition);
+    Console.WriteLine($"memory per idle partition (managed heap): {bytesPerIdlePartition / 1024:F1} KiB");
+    Sync();
+    AppendOne(root, batch, appends, validated: false, read: true);
     Lookups(root);
 }
 finally
@@ -67,13 +131,26 @@ finally
     Directory.Delete(root, true);
 }
 
-static double AppendOne(string root, byte[] batch, int appends, bool validated, bool read)
+static double Median(double[] values)
+{
+    var sorted = values.Order().ToArray();
+    int n = sorted.Length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+}
+
+static void Sync()
+{
+    using var process = Process.Start("sync")!;
+    process.WaitForExit();
+}
+
+static double AppendOne(string root, byte[] batch, int appends, bool validated, bool read, bool preallocate = false)
 {
     string dir = Path.Combine(root, "one");
     double result;
-    using (var log = UnifiedLog.Open(Path.Combine(dir, "bench-0"), new LogConfig { RetentionMs = -1 }))
+    var sw = Stopwatch.StartNew(); // the open counts, as dd's open(O_CREAT|O_TRUNC) does
+    using (var log = UnifiedLog.Open(Path.Combine(dir, "bench-0"), new LogConfig { RetentionMs = -1, Preallocate = preallocate }))
     {
-        var sw = Stopwatch.StartNew();
         for (int i = 0; i < appends; i++)
         {
             log.AppendAsLeader(batch, 0, recordsValidated: validated);
@@ -107,9 +184,9 @@ static byte[] MakeBatch()
 static double PWrite(string root, byte[] batch, int appends)
 {
     string file = Path.Combine(root, "pwrite.bin");
+    var sw = Stopwatch.StartNew();
     using (var handle = File.OpenHandle(file, FileMode.Create, FileAccess.ReadWrite))
     {
-        var sw = Stopwatch.StartNew();
         long position = 0;
         for (int i = 0; i < appends; i++)
         {
@@ -123,10 +200,10 @@ static double PWrite(string root, byte[] batch, int appends)
     }
 }
 
-static double Dd(string root, long bytes)
+static double Dd(string root, long bytes, int blockSize)
 {
     string file = Path.Combine(root, "dd.bin");
-    var start = new ProcessStartInfo("dd", ["if=/dev/zero", $"of={file}", "bs=16k", $"count={bytes / 16384}"])
+    var start = new ProcessStartInfo("dd", ["if=/dev/zero", $"of={file}", $"bs={blockSize}", $"count={bytes / blockSize}"])
     {
         RedirectStandardError = true,
         RedirectStandardOutput = true,

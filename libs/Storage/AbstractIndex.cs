@@ -315,35 +315,50 @@ public abstract class AbstractIndex : IDisposable
     {
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            EnsureLoaded();
-            if (!skipFullCheck && _entries >= FullAt)
+            var data = PrepareAppendLocked(skipFullCheck, out int entries);
+            if (accept(data, entries))
             {
-                throw new InvalidOperationException($"Index {FilePath} is full ({_entries} entries).");
+                AddEntryLocked(entry);
             }
+        }
+    }
 
-            if (_entries >= MaxEntries)
-            {
-                throw new InvalidOperationException($"Index {FilePath} has no room for another entry.");
-            }
+    /// <summary>
+    /// First half of an append without a delegate (call with <see cref="SyncRoot"/> held): throws
+    /// when disposed or full, and returns the loaded entries for the caller's ordering checks.
+    /// </summary>
+    protected ReadOnlySpan<byte> PrepareAppendLocked(bool skipFullCheck, out int entries)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureLoaded();
+        if (!skipFullCheck && _entries >= FullAt)
+        {
+            throw new InvalidOperationException($"Index {FilePath} is full ({_entries} entries).");
+        }
 
-            if (!accept(_data.AsSpan(0, _entries * EntrySize), _entries))
-            {
-                return;
-            }
+        if (_entries >= MaxEntries)
+        {
+            throw new InvalidOperationException($"Index {FilePath} has no room for another entry.");
+        }
 
-            int needed = (_entries + 1) * EntrySize;
-            if (needed > _data.Length)
-            {
-                Array.Resize(ref _data, Math.Min(Math.Max(needed, Math.Max(256, _data.Length * 2)), MaxEntries * EntrySize));
-            }
+        entries = _entries;
+        return _data.AsSpan(0, _entries * EntrySize);
+    }
 
-            entry.CopyTo(_data.AsSpan(_entries * EntrySize));
-            _entries++;
-            if (_entries - _persisted >= WriteBehindEntries)
-            {
-                WritePending(fsync: false);
-            }
+    /// <summary>Second half: stores the entry (written to the file with the next batch of entries).</summary>
+    protected void AddEntryLocked(ReadOnlySpan<byte> entry)
+    {
+        int needed = (_entries + 1) * EntrySize;
+        if (needed > _data.Length)
+        {
+            Array.Resize(ref _data, Math.Min(Math.Max(needed, Math.Max(256, _data.Length * 2)), MaxEntries * EntrySize));
+        }
+
+        entry.CopyTo(_data.AsSpan(_entries * EntrySize));
+        _entries++;
+        if (_entries - _persisted >= WriteBehindEntries)
+        {
+            WritePending(fsync: false);
         }
     }
 

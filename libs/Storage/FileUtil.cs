@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace Aspire.Kafka.Storage;
 
@@ -46,6 +47,67 @@ internal static partial class FileUtil
         }
     }
 
+    /// <summary>
+    /// Reserves disk blocks for [offset, offset + length) without changing the file length
+    /// (fallocate with FALLOC_FL_KEEP_SIZE). False when the platform or file system cannot (not
+    /// Linux, EOPNOTSUPP, ENOSPC…): the caller just writes without a reservation.
+    /// </summary>
+    public static bool TryReserve(SafeFileHandle handle, long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || length <= 0)
+        {
+            return false;
+        }
+
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return Fallocate((int)handle.DangerousGetHandle(), 1 /* FALLOC_FL_KEEP_SIZE */, offset, length) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>ftruncate to <paramref name="length"/> even when it is the current length: gives back blocks reserved past the end.</summary>
+    public static void ReleaseReservation(SafeFileHandle handle, long length)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (Ftruncate((int)handle.DangerousGetHandle(), length) != 0)
+            {
+                throw new IOException($"ftruncate to {length} bytes failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Nothing was reserved on such a platform.
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     public static string SegmentFileName(long baseOffset, string suffix) =>
         baseOffset.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + suffix;
 
@@ -54,6 +116,12 @@ internal static partial class FileUtil
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(int fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int Ftruncate(int fd, long length);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

@@ -76,6 +76,15 @@ public sealed record LogConfig
     /// <summary>max.message.bytes / message.max.bytes (1048588): the largest batch accepted.</summary>
     public int MaxMessageBytes { get; init; } = 1024 * 1024 + 12;
 
+    /// <summary>
+    /// preallocate / log.preallocate (false, as Kafka): reserve disk blocks for the active segment
+    /// ahead of its end, so appends write into allocated blocks instead of delayed allocation.
+    /// Done with fallocate(FALLOC_FL_KEEP_SIZE) in steps of at most 16 MiB: the file length stays
+    /// the bytes written (readers, recovery and crash safety see no difference), and the blocks
+    /// past the end are given back when the segment rolls, is truncated or closes.
+    /// </summary>
+    public bool Preallocate { get; init; }
+
     public bool Compact => (CleanupPolicy & CleanupPolicy.Compact) != 0;
 
     public bool Delete => (CleanupPolicy & CleanupPolicy.Delete) != 0;
@@ -116,6 +125,7 @@ public sealed record LogConfig
         if (Get("log.segment.delete.delay.ms") is { } v19) c = c with { FileDeleteDelayMs = ParseLong("log.segment.delete.delay.ms", v19, 0) };
         if (Get("log.message.timestamp.type") is { } v20) c = c with { MessageTimestampType = ParseTimestampType("log.message.timestamp.type", v20) };
         if (Get("message.max.bytes") is { } v21) c = c with { MaxMessageBytes = ParseInt("message.max.bytes", v21, 0) };
+        if (Get("log.preallocate") is { } v22) c = c with { Preallocate = ParseBool("log.preallocate", v22) };
 
         if (Get("segment.bytes") is { } t1) c = c with { SegmentBytes = ParseInt("segment.bytes", t1, 14) };
         if (Get("segment.ms") is { } t2) c = c with { SegmentMs = ParseLong("segment.ms", t2, 1) };
@@ -134,6 +144,7 @@ public sealed record LogConfig
         if (Get("file.delete.delay.ms") is { } t15) c = c with { FileDeleteDelayMs = ParseLong("file.delete.delay.ms", t15, 0) };
         if (Get("message.timestamp.type") is { } t16) c = c with { MessageTimestampType = ParseTimestampType("message.timestamp.type", t16) };
         if (Get("max.message.bytes") is { } t17) c = c with { MaxMessageBytes = ParseInt("max.message.bytes", t17, 0) };
+        if (Get("preallocate") is { } t18) c = c with { Preallocate = ParseBool("preallocate", t18) };
 
         if (rejectUnknown)
         {
@@ -157,11 +168,11 @@ public sealed record LogConfig
         "log.retention.ms", "log.retention.bytes", "log.cleanup.policy", "log.cleaner.delete.retention.ms",
         "log.cleaner.min.cleanable.ratio", "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms",
         "log.flush.interval.messages", "log.flush.interval.ms", "log.segment.delete.delay.ms",
-        "log.message.timestamp.type", "message.max.bytes",
+        "log.message.timestamp.type", "message.max.bytes", "log.preallocate",
         "segment.bytes", "segment.ms", "segment.jitter.ms", "segment.index.bytes", "index.interval.bytes",
         "retention.ms", "retention.bytes", "cleanup.policy", "delete.retention.ms", "min.cleanable.dirty.ratio",
         "min.compaction.lag.ms", "max.compaction.lag.ms", "flush.messages", "flush.ms", "file.delete.delay.ms",
-        "message.timestamp.type", "max.message.bytes",
+        "message.timestamp.type", "max.message.bytes", "preallocate",
     };
 
     private static long Retention(string key, string value, long unitMs)
@@ -189,6 +200,13 @@ public sealed record LogConfig
 
         return n;
     }
+
+    private static bool ParseBool(string key, string value) => value.ToLowerInvariant() switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected true or false."),
+    };
 
     private static double ParseRatio(string key, string value)
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using Aspire.Kafka.Records;
 using Microsoft.Win32.SafeHandles;
 
@@ -26,6 +27,11 @@ public sealed class LogSegment : IDisposable
     // Taken once: FileStream.SafeFileHandle re-syncs the OS file position (an lseek) on every access.
     private readonly SafeFileHandle _handle;
     private readonly int _indexIntervalBytes;
+
+    // preallocate=true: blocks are reserved (fallocate, KEEP_SIZE) up to _reservedEnd, in steps.
+    private readonly int _segmentBytes;
+    private bool _preallocate;
+    private long _reservedEnd;
     private readonly Lock _stateLock = new();
     private int _size;
     private int _bytesSinceLastIndexEntry;
@@ -39,6 +45,8 @@ public sealed class LogSegment : IDisposable
         Directory = directory;
         BaseOffset = baseOffset;
         _indexIntervalBytes = config.IndexIntervalBytes;
+        _segmentBytes = config.SegmentBytes;
+        _preallocate = config.Preallocate && suffix.Length == 0;
         CreatedMs = createdMs;
         LogFilePath = Path.Combine(directory, FileUtil.SegmentFileName(baseOffset, LogFileSuffix + suffix));
         _log = new FileStream(LogFilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 0);
@@ -59,6 +67,12 @@ public sealed class LogSegment : IDisposable
     public TimeIndex TimeIndex { get; }
 
     public SafeFileHandle Handle => _handle;
+
+    /// <summary>The most bytes reserved at once ahead of the end of the .log file when preallocate=true.</summary>
+    public const int PreallocateStepBytes = 16 * 1024 * 1024;
+
+    /// <summary>Where the blocks reserved by preallocate=true end (0 when none are reserved past the end).</summary>
+    public long ReservedEnd => _reservedEnd;
 
     /// <summary>Bytes of the .log file that readers may see.</summary>
     public int Size => Volatile.Read(ref _size);
@@ -116,28 +130,35 @@ public sealed class LogSegment : IDisposable
             LoadRollingBasedTimestamp();
         }
 
+        if (_preallocate && position + (long)records.Length > _reservedEnd)
+        {
+            Reserve(position + (long)records.Length);
+        }
+
         RandomAccess.Write(_handle, records, position);
 
         int batchPosition = position;
         var rest = records;
         while (rest.Length >= RecordBatch.HeaderSize)
         {
-            var header = RecordBatchHeader.Read(rest);
-            int batchSize = header.SizeInBytes;
-            if (header.MaxTimestamp > _maxTimestampSoFar)
+            // Whole batches, checked by the caller: only the fields the indexes need.
+            int batchSize = BinaryPrimitives.ReadInt32BigEndian(rest[RecordBatch.BatchLengthOffset..]) + RecordBatch.LogOverhead;
+            long lastOffset = BinaryPrimitives.ReadInt64BigEndian(rest) + BinaryPrimitives.ReadInt32BigEndian(rest[RecordBatch.LastOffsetDeltaOffset..]);
+            long maxTimestamp = BinaryPrimitives.ReadInt64BigEndian(rest[RecordBatch.MaxTimestampOffset..]);
+            if (maxTimestamp > _maxTimestampSoFar)
             {
-                _maxTimestampSoFar = header.MaxTimestamp;
-                _offsetOfMaxTimestampSoFar = header.LastOffset;
+                _maxTimestampSoFar = maxTimestamp;
+                _offsetOfMaxTimestampSoFar = lastOffset;
             }
 
             if (_rollingBasedTimestamp < 0 && batchPosition == 0)
             {
-                _rollingBasedTimestamp = header.MaxTimestamp;
+                _rollingBasedTimestamp = maxTimestamp;
             }
 
             if (_bytesSinceLastIndexEntry > _indexIntervalBytes)
             {
-                OffsetIndex.Append(header.LastOffset, batchPosition);
+                OffsetIndex.Append(lastOffset, batchPosition);
                 TimeIndex.MaybeAppend(_maxTimestampSoFar, _offsetOfMaxTimestampSoFar);
                 _bytesSinceLastIndexEntry = 0;
             }
@@ -422,6 +443,13 @@ public sealed class LogSegment : IDisposable
         {
             _log.SetLength(validBytes);
         }
+        else if (_preallocate)
+        {
+            // After a crash nobody knows what was reserved past the end: give it back.
+            FileUtil.ReleaseReservation(_handle, validBytes);
+        }
+
+        _reservedEnd = 0;
 
         Volatile.Write(ref _size, validBytes);
         _bytesSinceLastIndexEntry = validBytes - lastIndexEntry;
@@ -456,6 +484,7 @@ public sealed class LogSegment : IDisposable
         TimeIndex.TruncateTo(offset);
         int removed = Size - batch.Position;
         _log.SetLength(batch.Position);
+        ReleaseReservedBlocks(batch.Position);
         Volatile.Write(ref _size, batch.Position);
         _bytesSinceLastIndexEntry = 0;
         lock (_stateLock)
@@ -471,6 +500,7 @@ public sealed class LogSegment : IDisposable
     /// <summary>The segment stops being the active one: add the final time index entry and trim both indexes.</summary>
     public void OnBecomeInactiveSegment()
     {
+        ReleaseReservedBlocks(Size);
         long max = MaxTimestampSoFar;
         if (max >= 0)
         {
@@ -619,6 +649,33 @@ public sealed class LogSegment : IDisposable
             _offsetOfMaxTimestampSoFar = offsetOfMax;
             Volatile.Write(ref _maxTimestampSoFar, max);
         }
+    }
+
+    /// <summary>Reserves blocks from the current reservation (or the end) up to at least <paramref name="needed"/>.</summary>
+    private void Reserve(long needed)
+    {
+        long from = Math.Max(_reservedEnd, _size);
+        long to = Math.Max(needed, Math.Min(from + PreallocateStepBytes, _segmentBytes));
+        if (FileUtil.TryReserve(_handle, from, to - from))
+        {
+            _reservedEnd = to;
+        }
+        else
+        {
+            // Not supported here, or the disk is full (the write will say so): stop trying.
+            _preallocate = false;
+        }
+    }
+
+    /// <summary>Gives back the blocks reserved past <paramref name="size"/> (roll, truncation, close).</summary>
+    private void ReleaseReservedBlocks(long size)
+    {
+        if (_reservedEnd > size)
+        {
+            FileUtil.ReleaseReservation(_handle, size);
+        }
+
+        _reservedEnd = 0;
     }
 
     private void LoadRollingBasedTimestamp()

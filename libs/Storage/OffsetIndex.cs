@@ -85,16 +85,17 @@ public sealed class OffsetIndex : AbstractIndex
         Span<byte> entry = stackalloc byte[EntrySizeBytes];
         BinaryPrimitives.WriteInt32BigEndian(entry, (int)relative);
         BinaryPrimitives.WriteInt32BigEndian(entry[4..], position);
-        AppendEntry(entry, skipFullCheck: false, (d, n) =>
+        lock (SyncRoot)
         {
+            var d = PrepareAppendLocked(skipFullCheck: false, out int n);
             if (n > 0 && RelativeOffsetAt(d, n - 1) >= relative)
             {
                 throw new InvalidOffsetException(
                     $"Attempt to append offset {offset} to index {FilePath} whose last offset is {BaseOffset + RelativeOffsetAt(d, n - 1)}.");
             }
 
-            return true;
-        });
+            AddEntryLocked(entry);
+        }
     }
 
     /// <summary>Removes every entry with an offset &gt;= <paramref name="offset"/>.</summary>

@@ -91,22 +91,30 @@ public sealed class TimeIndex : AbstractIndex
         Span<byte> entry = stackalloc byte[EntrySizeBytes];
         BinaryPrimitives.WriteInt64BigEndian(entry, timestamp);
         BinaryPrimitives.WriteInt32BigEndian(entry[8..], (int)relative);
-        AppendEntry(entry, skipFullCheck, (d, n) =>
+        lock (SyncRoot)
         {
+            var d = PrepareAppendLocked(skipFullCheck, out int n);
+            bool accept;
             if (n == 0)
             {
-                return timestamp >= 0;
+                accept = timestamp >= 0;
             }
-
-            long lastTs = TimestampAt(d, n - 1);
-            long lastRel = RelativeOffsetAt(d, n - 1);
-            if (relative < lastRel)
+            else
             {
-                throw new InvalidOffsetException($"Attempt to append offset {offset} to time index {FilePath} whose last offset is {BaseOffset + lastRel}.");
+                long lastRel = RelativeOffsetAt(d, n - 1);
+                if (relative < lastRel)
+                {
+                    throw new InvalidOffsetException($"Attempt to append offset {offset} to time index {FilePath} whose last offset is {BaseOffset + lastRel}.");
+                }
+
+                accept = timestamp > TimestampAt(d, n - 1);
             }
 
-            return timestamp > lastTs;
-        });
+            if (accept)
+            {
+                AddEntryLocked(entry);
+            }
+        }
     }
 
     /// <summary>Removes every entry with an offset &gt;= <paramref name="offset"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Records;
@@ -172,31 +173,34 @@ public sealed class UnifiedLog : IDisposable
             long maxTimestamp = RecordBatch.NoTimestamp;
             long offsetOfMax = offset;
             int position = 0;
+            bool logAppendTimeType = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
             while (position < records.Length)
             {
+                // The framing was checked above: read the few header fields in place.
                 var batch = records[position..];
-                int size = RecordBatchHeader.Read(batch).SizeInBytes;
+                int size = BinaryPrimitives.ReadInt32BigEndian(batch[RecordBatch.BatchLengthOffset..]) + RecordBatch.LogOverhead;
                 batch = batch[..size];
                 RecordBatch.SetBaseOffset(batch, offset);
                 RecordBatch.SetPartitionLeaderEpoch(batch, leaderEpoch);
-                if (config.MessageTimestampType == MessageTimestampType.LogAppendTime)
+                if (logAppendTimeType)
                 {
                     RecordBatch.SetLogAppendTime(batch, now);
                 }
 
-                var header = RecordBatchHeader.Read(batch);
-                if (header.MaxTimestamp > maxTimestamp)
+                long lastOffset = offset + BinaryPrimitives.ReadInt32BigEndian(batch[RecordBatch.LastOffsetDeltaOffset..]);
+                long batchMaxTimestamp = BinaryPrimitives.ReadInt64BigEndian(batch[RecordBatch.MaxTimestampOffset..]);
+                if (batchMaxTimestamp > maxTimestamp)
                 {
-                    maxTimestamp = header.MaxTimestamp;
-                    offsetOfMax = header.LastOffset;
+                    maxTimestamp = batchMaxTimestamp;
+                    offsetOfMax = lastOffset;
                 }
 
-                offset = header.LastOffset + 1;
+                offset = lastOffset + 1;
                 position += size;
             }
 
-            long logAppendTime = config.MessageTimestampType == MessageTimestampType.LogAppendTime ? now : RecordBatch.NoTimestamp;
-            AppendLocked(records, firstOffset, offset - 1, maxTimestamp, now, () => LeaderEpochCache.Assign(leaderEpoch, firstOffset));
+            long logAppendTime = logAppendTimeType ? now : RecordBatch.NoTimestamp;
+            AppendLocked(records, firstOffset, offset - 1, maxTimestamp, now, leaderEpoch, followerEpochs: null);
             Interlocked.Add(ref _unflushedMessages, validation.RecordCount);
             MaybeFlushLocked();
             return new LogAppendInfo(firstOffset, offset - 1, maxTimestamp, offsetOfMax, logAppendTime, LogStartOffset,
@@ -254,13 +258,7 @@ public sealed class UnifiedLog : IDisposable
                 position += header.SizeInBytes;
             }
 
-            AppendLocked(records, validation.FirstOffset, previousLast, maxTimestamp, NowMs, () =>
-            {
-                foreach (var (epoch, offset) in epochs)
-                {
-                    LeaderEpochCache.Assign(epoch, offset);
-                }
-            });
+            AppendLocked(records, validation.FirstOffset, previousLast, maxTimestamp, NowMs, RecordBatch.NoPartitionLeaderEpoch, epochs);
             Interlocked.Add(ref _unflushedMessages, validation.RecordCount);
             MaybeFlushLocked();
             return new LogAppendInfo(validation.FirstOffset, previousLast, maxTimestamp, offsetOfMax, RecordBatch.NoTimestamp, LogStartOffset,
@@ -761,7 +759,12 @@ public sealed class UnifiedLog : IDisposable
         return new BatchesSummary(validation.BatchCount, validation.RecordCount, validation.FirstOffset, validation.ValidBytes);
     }
 
-    private void AppendLocked(ReadOnlySpan<byte> records, long firstOffset, long lastOffset, long maxTimestamp, long now, Action assignEpochs)
+    /// <summary>
+    /// Rolls if needed, records the leader epoch(s) (the leader's <paramref name="leaderEpoch"/>
+    /// from <paramref name="firstOffset"/>, or the follower's <paramref name="followerEpochs"/>),
+    /// then writes the batches.
+    /// </summary>
+    private void AppendLocked(ReadOnlySpan<byte> records, long firstOffset, long lastOffset, long maxTimestamp, long now, int leaderEpoch, List<(int Epoch, long Offset)>? followerEpochs)
     {
         var segment = _segments[^1];
         if (segment.ShouldRoll(records.Length, maxTimestamp, lastOffset, now, Config, _rollJitterMs))
@@ -769,7 +772,18 @@ public sealed class UnifiedLog : IDisposable
             segment = RollLocked(firstOffset);
         }
 
-        assignEpochs();
+        if (followerEpochs is null)
+        {
+            LeaderEpochCache.Assign(leaderEpoch, firstOffset);
+        }
+        else
+        {
+            foreach (var (epoch, offset) in followerEpochs)
+            {
+                LeaderEpochCache.Assign(epoch, offset);
+            }
+        }
+
         segment.Append(records);
         Volatile.Write(ref _logEndOffsetMetadata, new LogOffsetMetadata(lastOffset + 1, segment.BaseOffset, segment.Size));
     }
