@@ -15,7 +15,8 @@ public static class NodeHostingExtensions
     /// Call after <c>AddServiceDefaults(service, NodeConfig.Create().Merge(...))</c>. Registers
     /// <see cref="NodeSettings"/>, <see cref="ClusterMetadataFollower"/>, <see cref="NodeLifecycleManager"/>,
     /// <see cref="ControllerChannel"/>, the API dispatcher with ApiVersions, and the generic APIs every
-    /// node answers: Metadata, FindCoordinator, DescribeCluster, ListGroups (brokers only: empty), and
+    /// node answers: Metadata, FindCoordinator, DescribeCluster, ListGroups (brokers only: empty) and the other group APIs
+    /// (brokers only: advertised with the coordinator's ranges, answered NOT_COORDINATOR), and
     /// the admin requests forwarded to the active controller (CreateTopics, DeleteTopics,
     /// CreatePartitions, DescribeConfigs, AlterConfigs, IncrementalAlterConfigs, ElectLeaders,
     /// DescribeQuorum), plus the "node" health check (registered and unfenced). Throws
@@ -43,6 +44,15 @@ public static class NodeHostingExtensions
         if (role == NodeRole.Broker)
         {
             services.AddSingleton<IKafkaApi, BrokerListGroupsApi>();
+            services.AddSingleton<IKafkaApi, BrokerOffsetCommitApi>();
+            services.AddSingleton<IKafkaApi, BrokerOffsetFetchApi>();
+            services.AddSingleton<IKafkaApi, BrokerJoinGroupApi>();
+            services.AddSingleton<IKafkaApi, BrokerHeartbeatApi>();
+            services.AddSingleton<IKafkaApi, BrokerLeaveGroupApi>();
+            services.AddSingleton<IKafkaApi, BrokerSyncGroupApi>();
+            services.AddSingleton<IKafkaApi, BrokerDescribeGroupsApi>();
+            services.AddSingleton<IKafkaApi, BrokerDeleteGroupsApi>();
+            services.AddSingleton<IKafkaApi, BrokerOffsetDeleteApi>();
         }
 
         services.AddSingleton<IKafkaApi, CreateTopicsApi>();
