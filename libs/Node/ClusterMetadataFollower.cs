@@ -240,18 +240,19 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
         Publish(update);
     }
 
+    /// <summary>
+    /// Applies everything committed up to <paramref name="highWatermark"/> as ONE update (as Kafka's
+    /// MetadataLoader publishes once caught up): a restarted node replaying a long log must not
+    /// pass its listeners through every intermediate leader/follower state.
+    /// </summary>
     private void ApplyCommitted(long highWatermark)
     {
-        while (_appliedOffset < highWatermark)
+        var batch = new List<MetadataLogRecord>();
+        long applied = _appliedOffset;
+        while (applied < highWatermark)
         {
-            IReadOnlyList<RaftEntry> entries = _log.Read(Math.Max(_appliedOffset, _log.StartOffset), 1024 * 1024);
-            if (entries.Count == 0)
-            {
-                break;
-            }
-
-            var batch = new List<MetadataLogRecord>();
-            long applied = _appliedOffset;
+            IReadOnlyList<RaftEntry> entries = _log.Read(Math.Max(applied, _log.StartOffset), 1024 * 1024);
+            long before = applied;
             foreach (RaftEntry entry in entries)
             {
                 if (entry.Offset >= highWatermark)
@@ -267,15 +268,20 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
                 applied = entry.Offset + 1;
             }
 
-            if (applied == _appliedOffset)
+            if (applied == before)
             {
                 break;
             }
-
-            MetadataUpdate update = _loader.Apply(batch);
-            Interlocked.Exchange(ref _appliedOffset, applied);
-            Publish(update);
         }
+
+        if (applied == _appliedOffset)
+        {
+            return;
+        }
+
+        MetadataUpdate update = _loader.Apply(batch);
+        Interlocked.Exchange(ref _appliedOffset, applied);
+        Publish(update);
     }
 
     private void Publish(MetadataUpdate update)
