@@ -1,0 +1,237 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Protocol.Messages;
+using Aspire.Kafka.Records;
+using Aspire.Kafka.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Aspire.Kafka.Broker;
+
+public sealed partial class ReplicaManager
+{
+    /// <summary>
+    /// Produce (Kafka's appendRecords): validates and appends each partition's batches on its
+    /// leader, then answers at once (acks 0/1, or errors) or once the ISR has the batches
+    /// (acks=all, bounded by the request's timeout). Null for acks=0: no response is sent.
+    /// The record bytes are stamped in place, so they must be the request's own buffer.
+    /// </summary>
+    public async ValueTask<ProduceResponse?> HandleProduceAsync(ProduceRequest request, short version, string? listenerName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var response = new ProduceResponse();
+        var waiting = new List<DelayedProduce.PartitionStatus>();
+        bool validAcks = request.Acks is -1 or 0 or 1;
+        var hintNodes = new HashSet<int>();
+        foreach (ProduceRequest.TopicProduceData topic in request.TopicData)
+        {
+            var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topic.Name };
+            response.Responses.Add(topicResponse);
+            foreach (ProduceRequest.PartitionProduceData data in topic.PartitionData)
+            {
+                var partitionResponse = new ProduceResponse.PartitionProduceResponse { Index = data.Index, BaseOffset = -1 };
+                topicResponse.PartitionResponses.Add(partitionResponse);
+                if (!validAcks)
+                {
+                    partitionResponse.ErrorCode = (short)ErrorCode.InvalidRequiredAcks;
+                    continue;
+                }
+
+                var tp = new TopicPartition(topic.Name, data.Index);
+                (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(tp, data.Records, request.Acks, partitionResponse);
+                partitionResponse.ErrorCode = (short)error;
+                if (error != ErrorCode.None)
+                {
+                    Metrics.Error("Produce", error);
+                    if (version >= 8)
+                    {
+                        partitionResponse.ErrorMessage = message;
+                    }
+
+                    if (error == ErrorCode.NotLeaderOrFollower && version >= 10)
+                    {
+                        (int leaderId, int leaderEpoch) = LeaderHint(tp);
+                        partitionResponse.CurrentLeader = new ProduceResponse.LeaderIdAndEpoch { LeaderId = leaderId, LeaderEpoch = leaderEpoch };
+                        if (leaderId >= 0)
+                        {
+                            hintNodes.Add(leaderId);
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (request.Acks == -1 && partition is not null)
+                {
+                    waiting.Add(new DelayedProduce.PartitionStatus(partition, requiredOffset, partitionResponse));
+                }
+            }
+        }
+
+        if (version >= 10)
+        {
+            foreach (int id in hintNodes.Order())
+            {
+                if (EndpointOf(id, listenerName) is { } e)
+                {
+                    response.NodeEndpoints.Add(new ProduceResponse.NodeEndpoint { NodeId = id, Host = e.Host, Port = e.Port, Rack = Image.Cluster.Broker(id)?.Rack });
+                }
+            }
+        }
+
+        if (waiting.Count > 0)
+        {
+            var delayed = new DelayedProduce(waiting);
+            if (!ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Partition.TopicPartition)], TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs))))
+            {
+                using CancellationTokenRegistration registration = cancellationToken.Register(static d => ((DelayedProduce)d!).ForceComplete(), delayed);
+                await delayed.Completion.ConfigureAwait(false);
+            }
+
+            if (version < 8)
+            {
+                foreach (DelayedProduce.PartitionStatus w in waiting)
+                {
+                    w.Response.ErrorMessage = null;
+                }
+            }
+        }
+
+        return request.Acks == 0 ? null : response;
+    }
+
+    private (ErrorCode Error, string? Message, Partition? Partition, long RequiredOffset) AppendToPartition(
+        TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProduceResponse.PartitionProduceResponse response)
+    {
+        Partition? partition = GetPartition(tp);
+        if (partition is null || !partition.IsLeader)
+        {
+            ErrorCode missing = partition is null ? MissingPartitionError(tp) : ErrorCode.NotLeaderOrFollower;
+            return (missing, $"This broker ({NodeId}) is not the leader of {tp}.", null, -1);
+        }
+
+        if (tp.Topic == "__cluster_metadata")
+        {
+            return (ErrorCode.InvalidTopicException, "The metadata topic cannot be written by clients.", null, -1);
+        }
+
+        if (records is not { Length: > 0 } bytes)
+        {
+            return (ErrorCode.CorruptMessage, "The partition's records are empty or null.", null, -1);
+        }
+
+        LogConfig config = partition.Log.Config;
+        RecordSetValidation validation = RecordSet.Validate(bytes.Span, config.MaxMessageBytes);
+        if (!validation.IsValid)
+        {
+            _logger.LogInformation("Rejected a produce to {Partition}: {Reason}", tp, validation.ErrorMessage);
+            return ((ErrorCode)validation.KafkaErrorCode, validation.ErrorMessage, null, -1);
+        }
+
+        Memory<byte> writable = MemoryMarshal.AsMemory(bytes);
+        try
+        {
+            if (SettingsFor(tp).TargetCodec is { } codec && NeedsRecompression(writable.Span, codec))
+            {
+                writable = Recompress(writable.Span, codec);
+                RecordSetValidation again = RecordSet.Validate(writable.Span, config.MaxMessageBytes);
+                if (!again.IsValid)
+                {
+                    return ((ErrorCode)again.KafkaErrorCode, again.ErrorMessage, null, -1);
+                }
+            }
+
+            (ErrorCode error, LogAppendInfo? info, bool hwIncreased) = partition.AppendRecordsToLeader(writable.Span, acks);
+            if (error != ErrorCode.None || info is null)
+            {
+                string message = error == ErrorCode.NotEnoughReplicas
+                    ? $"The ISR of {tp} has {partition.Isr.Count} replicas, fewer than min.insync.replicas {partition.MinInsyncReplicas}."
+                    : $"This broker ({NodeId}) is not the leader of {tp}.";
+                return (error, message, null, -1);
+            }
+
+            Metrics.MessagesIn.Add(info.RecordCount);
+            Metrics.BytesIn.Add(info.ValidBytes);
+            response.BaseOffset = info.FirstOffset;
+            response.LogAppendTimeMs = info.LogAppendTime;
+            response.LogStartOffset = info.LogStartOffset;
+            FetchPurgatory.CheckAndComplete(tp);
+            if (hwIncreased)
+            {
+                ProducePurgatory.CheckAndComplete(tp);
+            }
+
+            return (ErrorCode.None, null, partition, info.LastOffset + 1);
+        }
+        catch (RecordTooLargeException e)
+        {
+            return (ErrorCode.MessageTooLarge, e.Message, null, -1);
+        }
+        catch (InvalidRecordException e)
+        {
+            return (ErrorCode.CorruptMessage, e.Message, null, -1);
+        }
+        catch (CorruptRecordException e)
+        {
+            return (ErrorCode.CorruptMessage, e.Message, null, -1);
+        }
+        catch (CompressionUnavailableException e)
+        {
+            _logger.LogError("Cannot recompress for {Partition}: {Message}", tp, e.Message);
+            return (ErrorCode.UnsupportedCompressionType, e.Message, null, -1);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or KafkaStorageException)
+        {
+            _logger.LogError(e, "Append to {Partition} failed: {Message}", tp, e.Message);
+            return (ErrorCode.KafkaStorageError, e.Message, null, -1);
+        }
+    }
+
+    private static bool NeedsRecompression(ReadOnlySpan<byte> records, CompressionType target)
+    {
+        foreach (ReadOnlySpan<byte> batch in RecordSet.EnumerateBatches(records))
+        {
+            RecordBatchHeader header = RecordBatchHeader.Read(batch);
+            if (header.CompressionType != target && !header.IsControl)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Rebuilds every batch with the topic's codec (compression.type other than producer), keeping producer fields and timestamps.</summary>
+    internal static byte[] Recompress(ReadOnlySpan<byte> records, CompressionType target)
+    {
+        var output = new ArrayBufferWriter<byte>(records.Length);
+        byte[] copy = records.ToArray();
+        int position = 0;
+        while (position < copy.Length)
+        {
+            RecordBatchHeader header = RecordBatchHeader.Read(copy.AsSpan(position));
+            int size = header.SizeInBytes;
+            ReadOnlyMemory<byte> batch = copy.AsMemory(position, size);
+            if (header.CompressionType == target || header.IsControl)
+            {
+                output.Write(batch.Span);
+            }
+            else
+            {
+                List<Record> decoded = RecordBatchReader.ReadRecords(batch);
+                using var builder = new RecordBatchBuilder(target, header.BaseOffset, header.ProducerId, header.ProducerEpoch, header.BaseSequence,
+                    header.PartitionLeaderEpoch, header.TimestampType, header.IsTransactional);
+                foreach (Record record in decoded)
+                {
+                    builder.AppendWithOffset(record.Offset, record.Timestamp, record.Key, record.Value, record.Headers);
+                }
+
+                builder.WriteTo(output);
+            }
+
+            position += size;
+        }
+
+        return output.WrittenSpan.ToArray();
+    }
+}
