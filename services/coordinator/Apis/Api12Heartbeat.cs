@@ -1,0 +1,12 @@
+using Aspire.Kafka.Coordinator.Groups;
+using Aspire.Kafka.Protocol.Messages;
+using Aspire.Kafka.Server;
+
+namespace Aspire.Kafka.Coordinator.Apis;
+
+/// <summary>Heartbeat (key 12), v0–v4.</summary>
+public sealed class HeartbeatApi(GroupCoordinator coordinator, TimeProvider time) : KafkaApi<HeartbeatRequest, HeartbeatResponse>
+{
+    protected override ValueTask<HeartbeatResponse?> HandleAsync(RequestContext context, HeartbeatRequest request, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<HeartbeatResponse?>(new HeartbeatResponse { ErrorCode = (short)coordinator.Heartbeat(request, GroupApi.Now(time)) });
+}

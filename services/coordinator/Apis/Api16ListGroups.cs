@@ -1,0 +1,16 @@
+using Aspire.Kafka.Coordinator.Groups;
+using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Protocol.Messages;
+using Aspire.Kafka.Server;
+
+namespace Aspire.Kafka.Coordinator.Apis;
+
+/// <summary>ListGroups (key 16), v0–v5: the groups this coordinator owns, v4+ filtered by state, v5+ by type.</summary>
+public sealed class ListGroupsApi(GroupCoordinator coordinator) : KafkaApi<ListGroupsRequest, ListGroupsResponse>
+{
+    protected override ValueTask<ListGroupsResponse?> HandleAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken)
+    {
+        (ErrorCode error, List<ListGroupsResponse.ListedGroup> groups) = coordinator.ListGroups(request.StatesFilter, request.TypesFilter);
+        return ValueTask.FromResult<ListGroupsResponse?>(new ListGroupsResponse { ErrorCode = (short)error, Groups = groups });
+    }
+}
