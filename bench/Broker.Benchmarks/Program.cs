@@ -44,7 +44,7 @@ await using TestCluster cluster = await TestCluster.StartAsync(app =>
     Output = TextWriter.Null,
 });
 string bootstrap = cluster.BootstrapServers("primary");
-await using (var admin = new KafkaClient(new KafkaClientOptions { BootstrapServers = [bootstrap] }))
+await using (var admin = new KafkaClient(new KafkaClientOptions { BootstrapServers = bootstrap.Split(',') }))
 {
     foreach ((string name, int partitions, short rf) in new[] { ("p1-rf1", 1, (short)1), ("p16-rf1", 16, (short)1), ("p1-rf3", 1, (short)3), ("p16-rf3", 16, (short)3), ("latency", 16, (short)3) })
     {
@@ -77,6 +77,34 @@ foreach (int size in new[] { 100, 1024 })
     }
 }
 
+// The same 100-byte acks=1 runs through kcat (librdkafka's C producer reading lines from a file),
+// to tell the Python client's per-record cost from the broker's.
+Console.WriteLine();
+Console.WriteLine("Produce 100-byte records through kcat -P from a file (librdkafka's C producer):");
+string lines = Path.Combine(Path.GetTempPath(), "aspire-bench-lines-" + Guid.NewGuid().ToString("N")[..8]);
+int kcatRecords = (int)(2_000_000 * scale);
+await using (var file = new StreamWriter(lines))
+{
+    string line = new('x', 100);
+    for (int i = 0; i < kcatRecords; i++)
+    {
+        await file.WriteLineAsync(line);
+    }
+}
+
+try
+{
+    foreach ((string acks, string topic) in new[] { ("1", "p1-rf1"), ("1", "p16-rf1"), ("all", "p16-rf3") })
+    {
+        double seconds = await KcatProduceAsync(bootstrap, topic, acks, lines);
+        Console.WriteLine($"  acks={acks,-3} {topic,-8} {kcatRecords / seconds,14:N0} records/s  {kcatRecords / seconds / raw[100],8:P0} of raw append");
+    }
+}
+finally
+{
+    File.Delete(lines);
+}
+
 Console.WriteLine();
 int consumeRecords = (int)(2_000_000 * scale);
 JsonElement c = await RunAsync(Python, perf, "consume", bootstrap, "p16-rf3", consumeRecords.ToString(CultureInfo.InvariantCulture));
@@ -85,8 +113,37 @@ Console.WriteLine($"Consume p16-rf3 (100 B records, from the beginning): {consum
 
 double half = Math.Max(1000, peak / 2);
 JsonElement l = await RunAsync(Python, perf, "latency", bootstrap, "latency", half.ToString("F0", CultureInfo.InvariantCulture), (10 * Math.Max(scale, 0.5)).ToString(CultureInfo.InvariantCulture), "100");
-Console.WriteLine($"Produce->consume latency at {half:N0} records/s (half of the acks=all RF=3 16-partition peak), acks=all: p50 {l.GetProperty("p50")} ms, p99 {l.GetProperty("p99")} ms ({l.GetProperty("received")}/{l.GetProperty("sent")} received)");
+Console.WriteLine($"Produce->consume latency at {half:N0} records/s (half of the acks=all RF=3 16-partition peak), acks=all: p50 {l.GetProperty("p50").GetDouble():F1} ms, p99 {l.GetProperty("p99").GetDouble():F1} ms ({l.GetProperty("received")}/{l.GetProperty("sent")} received)");
 return 0;
+
+static async Task<double> KcatProduceAsync(string bootstrap, string topic, string acks, string inputFile)
+{
+    var info = new ProcessStartInfo("kcat") { RedirectStandardInput = true, RedirectStandardError = true, UseShellExecute = false };
+    foreach (string a in new[] { "-P", "-b", bootstrap, "-t", topic, "-X", $"acks={acks}", "-X", "linger.ms=5", "-X", "batch.num.messages=100000",
+        "-X", "batch.size=1000000", "-X", "queue.buffering.max.messages=2000000", "-X", "queue.buffering.max.kbytes=2097151" })
+    {
+        info.ArgumentList.Add(a);
+    }
+
+    var stopwatch = Stopwatch.StartNew();
+    using Process process = Process.Start(info)!;
+    Task<string> stderr = process.StandardError.ReadToEndAsync();
+    await using (FileStream input = File.OpenRead(inputFile))
+    {
+        await input.CopyToAsync(process.StandardInput.BaseStream);
+    }
+
+    process.StandardInput.Close();
+    await process.WaitForExitAsync();
+    double seconds = stopwatch.Elapsed.TotalSeconds;
+    string errors = await stderr;
+    if (process.ExitCode != 0 || errors.Contains("Delivery failed", StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"kcat -P {topic} failed ({process.ExitCode}): {errors[..Math.Min(errors.Length, 2000)]}");
+    }
+
+    return seconds;
+}
 
 static async Task<JsonElement> RunAsync(string file, params string[] arguments)
 {

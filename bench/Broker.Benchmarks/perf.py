@@ -82,7 +82,7 @@ def latency(bootstrap, topic, rate, seconds, size):
                     sent = float(m.value()[:20].decode())
                     latencies.append((time.time() - sent) * 1000.0)
 
-    t = threading.Thread(target=reader)
+    t = threading.Thread(target=reader, daemon=True)
     t.start()
     time.sleep(1.0)  # the consumer's assignment settles before the measured traffic
     p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 1, "enable.idempotence": False})
@@ -92,8 +92,11 @@ def latency(bootstrap, topic, rate, seconds, size):
     while time.perf_counter() - start < seconds:
         target = int((time.perf_counter() - start) * rate)
         while sent < target:
-            p.produce(topic, ("%20.6f" % time.time()).encode() + pad)
-            sent += 1
+            try:
+                p.produce(topic, ("%20.6f" % time.time()).encode() + pad)
+                sent += 1
+            except BufferError:
+                p.poll(0.001)
         p.poll(0)
         time.sleep(0.0005)
     p.flush(30)
