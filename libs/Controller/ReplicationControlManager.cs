@@ -25,37 +25,6 @@ internal sealed class ReplicationControlManager
         _newTopicId = newTopicId;
     }
 
-    public const int MaxTopicNameLength = 249;
-
-    /// <summary>Kafka's Topic.validate: null when the name is legal, else why not.</summary>
-    public static string? ValidateTopicName(string? name)
-    {
-        if (string.IsNullOrEmpty(name))
-        {
-            return "Topic name is illegal, it can't be empty";
-        }
-
-        if (name is "." or "..")
-        {
-            return "Topic name cannot be \".\" or \"..\"";
-        }
-
-        if (name.Length > MaxTopicNameLength)
-        {
-            return $"Topic name is illegal, it can't be longer than {MaxTopicNameLength} characters, topic name: {name}";
-        }
-
-        foreach (char c in name)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            {
-                return $"Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
-            }
-        }
-
-        return null;
-    }
-
     // ---------------------------------------------------------------- CreateTopics
 
     public CreateTopicsResponse CreateTopics(ControllerWriteContext ctx, CreateTopicsRequest request)
@@ -92,7 +61,7 @@ internal sealed class ReplicationControlManager
     {
         MetadataImage image = ctx.Image;
         string name = topic.Name;
-        if (ValidateTopicName(name) is { } invalidName)
+        if (TopicNames.Validate(name) is { } invalidName)
         {
             throw new ControllerApiException(Errors.InvalidTopicException, invalidName);
         }

@@ -1,15 +1,14 @@
-namespace Aspire.Kafka.Node.Apis;
+namespace Aspire.Kafka.Metadata;
 
-/// <summary>Kafka's topic name rules (Topic.validate): 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
+/// <summary>Kafka's topic name rules (Topic.validate), shared by the controller (CreateTopics) and the nodes (Metadata auto-creation).</summary>
 public static class TopicNames
 {
     public const int MaxLength = 249;
 
-    /// <summary>Null when valid, else why not.</summary>
-    public static string? Validate(string name)
+    /// <summary>Null when the name is legal, else why not: 1–249 characters of [a-zA-Z0-9._-], not "." or "..".</summary>
+    public static string? Validate(string? name)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        if (name.Length == 0)
+        if (string.IsNullOrEmpty(name))
         {
             return "Topic name is illegal, it can't be empty";
         }
@@ -28,7 +27,7 @@ public static class TopicNames
         {
             if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
             {
-                return $"Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
+                return $"Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'";
             }
         }
 
