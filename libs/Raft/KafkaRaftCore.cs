@@ -160,11 +160,13 @@ public sealed class KafkaRaftCore
 
             switch (_role)
             {
+                // A fetch in flight is covered by its own deadline above: the next fetch is not due
+                // before its response (counting it would make the host loop spin while it waits).
                 case RaftRole.Unattached or RaftRole.Voted:
-                    next = Math.Min(next, IsVoter ? _electionDeadline : Math.Max(_nextFetchAt, _now));
+                    next = Math.Min(next, IsVoter ? _electionDeadline : _inflight.Count > 0 ? long.MaxValue : Math.Max(_nextFetchAt, _now));
                     break;
                 case RaftRole.Follower:
-                    next = Math.Min(next, Math.Min(_fetchDeadline, Math.Max(_nextFetchAt, _now)));
+                    next = Math.Min(next, Math.Min(_fetchDeadline, _inflight.ContainsKey(_leaderId) ? long.MaxValue : Math.Max(_nextFetchAt, _now)));
                     break;
                 case RaftRole.Candidate:
                     next = Math.Min(next, _backingOff ? _backoffDeadline : _electionDeadline);

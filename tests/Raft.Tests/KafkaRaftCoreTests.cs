@@ -119,4 +119,25 @@ public sealed class KafkaRaftCoreTests
         Assert.Equal(new SnapshotId(2, 1), node.CreateSnapshot(2, new byte[] { 0 }));
         Assert.Equal(2, log.StartOffset);
     }
+    [Fact]
+    public void While_a_fetch_is_in_flight_nothing_is_due_before_its_deadline()
+    {
+        // A host sleeps until NextDeadlineMs: a fetch waiting at the leader (long poll) must not
+        // make the next fetch look due, or the host loop spins on a core while it waits.
+        var store = new InMemoryQuorumStateStore();
+        store.Write(new ElectionState(3, LeaderId: 1));
+        KafkaRaftCore follower = Node(2, [1, 2, 3], store: store, now: 1_000);
+        follower.Tick(1_000);
+        RaftReady ready = follower.TakeReady();
+        Assert.IsType<FetchRequestData>(Assert.Single(ready.Messages).Message);
+        follower.Advance(ready);
+        Assert.True(follower.NextDeadlineMs > 1_000, $"follower's next deadline {follower.NextDeadlineMs} is not after now (1000)");
+
+        KafkaRaftCore observer = Node(4, [1, 2, 3], now: 1_000);
+        observer.Tick(1_000);
+        ready = observer.TakeReady();
+        Assert.IsType<FetchRequestData>(Assert.Single(ready.Messages).Message);
+        observer.Advance(ready);
+        Assert.True(observer.NextDeadlineMs > 1_000, $"observer's next deadline {observer.NextDeadlineMs} is not after now (1000)");
+    }
 }
