@@ -20,6 +20,34 @@ public sealed class RequestContext
     public string? ClientId => Header.ClientId;
 
     public KafkaConnectionContext Connection { get; }
+
+    private List<IDisposable>? _untilWritten;
+
+    /// <summary>
+    /// Keeps <paramref name="resource"/> (e.g. a pooled buffer the response's bytes live in) until
+    /// the response has been written to the connection's output, then disposes it; also disposed
+    /// when the request fails or sends no response.
+    /// </summary>
+    public void KeepUntilWritten(IDisposable resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        (_untilWritten ??= []).Add(resource);
+    }
+
+    internal void ReleaseResources()
+    {
+        if (_untilWritten is null)
+        {
+            return;
+        }
+
+        foreach (IDisposable resource in _untilWritten)
+        {
+            resource.Dispose();
+        }
+
+        _untilWritten = null;
+    }
 }
 
 /// <summary>One Kafka API a service serves: its key, the versions it accepts, and how to answer.</summary>

@@ -86,15 +86,23 @@ public sealed partial class KafkaApiDispatcher : IKafkaRequestHandler
             throw;
         }
 
-        IApiMessage? answer = await api.HandleAsync(new RequestContext(header, connection), body, cancellationToken).ConfigureAwait(false);
-        if (answer is null)
+        var context = new RequestContext(header, connection);
+        try
         {
-            return false;
-        }
+            IApiMessage? answer = await api.HandleAsync(context, body, cancellationToken).ConfigureAwait(false);
+            if (answer is null)
+            {
+                return false;
+            }
 
-        new ResponseHeader { CorrelationId = header.CorrelationId }.Write(response, type.ResponseHeaderVersion(apiVersion));
-        answer.Write(response, apiVersion);
-        return true;
+            new ResponseHeader { CorrelationId = header.CorrelationId }.Write(response, type.ResponseHeaderVersion(apiVersion));
+            answer.Write(response, apiVersion);
+            return true;
+        }
+        finally
+        {
+            context.ReleaseResources();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Closing connection from {Remote}: API key {ApiKey} (version {ApiVersion}) is not served here.")]

@@ -30,7 +30,7 @@ internal sealed class CachedPartition(FetchPartitionRequest request)
     /// </summary>
     public bool MaybeUpdateResponseData(FetchPartitionResult result)
     {
-        bool include = result.Error != ErrorCode.None || result.Records is { Length: > 0 } || result.DivergingEpoch is not null
+        bool include = result.Error != ErrorCode.None || !result.Records.IsEmpty || result.DivergingEpoch is not null
             || result.HighWatermark != HighWatermark || result.LastStableOffset != LastStableOffset || result.LogStartOffset != LogStartOffset;
         HighWatermark = result.HighWatermark;
         LastStableOffset = result.LastStableOffset;

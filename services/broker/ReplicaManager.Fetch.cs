@@ -20,7 +20,8 @@ internal sealed class FetchPartitionResult(TopicPartition topicPartition, KafkaU
 
     public long LogStartOffset { get; set; } = -1;
 
-    public byte[]? Records { get; set; }
+    /// <summary>The batches found, still in the segment file: read into the response only when it is built.</summary>
+    public FileRecords Records { get; set; } = FileRecords.Empty;
 
     public (int Epoch, long EndOffset)? DivergingEpoch { get; set; }
 
@@ -37,8 +38,12 @@ public sealed partial class ReplicaManager
     /// what is there, and if that is less than min.bytes waits up to max.wait.ms in the fetch
     /// purgatory. Consumers read up to the high watermark, followers (replica id ≥ 0) up to the log
     /// end, which also records their progress for the high watermark and the ISR.
+    /// The records are read from the segment files once, when the response is built, into one
+    /// buffer rented from the shared pool; <paramref name="keepUntilWritten"/> receives it and
+    /// disposes it after the response is on the wire (null: a plain array, for callers that keep it).
     /// </summary>
-    public async ValueTask<FetchResponse> HandleFetchAsync(FetchRequest request, short version, string? listenerName, CancellationToken cancellationToken)
+    public async ValueTask<FetchResponse> HandleFetchAsync(FetchRequest request, short version, string? listenerName, CancellationToken cancellationToken,
+        Action<IDisposable>? keepUntilWritten = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         int replicaId = version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId;
@@ -94,6 +99,7 @@ public sealed partial class ReplicaManager
 
         response.SessionId = context.SessionId;
         IReadOnlyList<FetchPartitionResult> included = context.ResponseData(results);
+        Memory<byte> recordBytes = RentRecordBuffer(included, fromFollower: replicaId >= 0, keepUntilWritten);
         var hintNodes = new HashSet<int>();
         foreach (FetchPartitionResult r in included.Concat(unknownIds))
         {
@@ -116,8 +122,15 @@ public sealed partial class ReplicaManager
                 HighWatermark = r.HighWatermark,
                 LastStableOffset = r.LastStableOffset,
                 LogStartOffset = version >= 5 ? r.LogStartOffset : -1,
-                Records = r.Records ?? ReadOnlyMemory<byte>.Empty,
+                Records = ReadOnlyMemory<byte>.Empty, // librdkafka refuses a null record set (size -1)
             };
+            if (!r.Records.IsEmpty)
+            {
+                int length = r.Records.ReadInto(recordBytes.Span);
+                data.Records = recordBytes[..length];
+                recordBytes = recordBytes[length..];
+            }
+
             if (version >= 12 && r.DivergingEpoch is { } diverging)
             {
                 data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = diverging.Epoch, EndOffset = diverging.EndOffset };
@@ -152,6 +165,30 @@ public sealed partial class ReplicaManager
         }
 
         return response;
+    }
+
+    private Memory<byte> RentRecordBuffer(IReadOnlyList<FetchPartitionResult> included, bool fromFollower, Action<IDisposable>? keepUntilWritten)
+    {
+        int total = 0;
+        foreach (FetchPartitionResult r in included)
+        {
+            total += r.Records.Length;
+        }
+
+        if (total == 0)
+        {
+            return Memory<byte>.Empty;
+        }
+
+        Metrics.BytesOut.Add(total, new KeyValuePair<string, object?>("fetcher", fromFollower ? "follower" : "consumer"));
+        if (keepUntilWritten is null)
+        {
+            return new byte[total];
+        }
+
+        var rented = new RentedBuffer(total);
+        keepUntilWritten(rented);
+        return rented.Memory;
     }
 
     /// <summary>
@@ -231,10 +268,9 @@ public sealed partial class ReplicaManager
                 result.LogStartOffset = log.LogStartOffset;
                 if (!info.Records.IsEmpty)
                 {
-                    result.Records = info.Records.ToArray();
-                    bytesRead += result.Records.Length;
-                    Metrics.BytesOut.Add(result.Records.Length, new KeyValuePair<string, object?>("fetcher", fetchParams.IsFromFollower ? "follower" : "consumer"));
-                    remaining = Math.Max(0, remaining - result.Records.Length);
+                    result.Records = info.Records;
+                    bytesRead += info.Records.Length;
+                    remaining = Math.Max(0, remaining - info.Records.Length);
                 }
             }
             catch (OffsetOutOfRangeException e)
@@ -255,5 +291,21 @@ public sealed partial class ReplicaManager
         }
 
         return new LocalReadResult(results, bytesRead, anyError, anyDiverging);
+    }
+}
+
+/// <summary>A buffer from the shared array pool, given back when disposed.</summary>
+internal sealed class RentedBuffer(int length) : IDisposable
+{
+    private byte[]? _array = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+
+    public Memory<byte> Memory => _array is { } a ? a.AsMemory(0, length) : throw new ObjectDisposedException(nameof(RentedBuffer));
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _array, null) is { } a)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(a);
+        }
     }
 }

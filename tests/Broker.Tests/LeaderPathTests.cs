@@ -28,6 +28,17 @@ public sealed class LeaderPathTests
         Assert.Equal(["a", "b", "c", "d"], Values(data.Records));
         FetchResponse fromTwo = await rm.HandleFetchAsync(Fetch("orders", 0, 3), 11, "PLAINTEXT", default);
         Assert.Equal(["d"], Values(fromTwo.Responses[0].Partitions[0].Records));
+
+        // At the end of the log: an empty record set, never a null one (librdkafka refuses size -1).
+        var pooled = new List<IDisposable>();
+        FetchResponse atEnd = await rm.HandleFetchAsync(Fetch("orders", 0, 4), 11, "PLAINTEXT", default, pooled.Add);
+        Assert.Equal(0, Assert.NotNull(atEnd.Responses[0].Partitions[0].Records).Length);
+        Assert.Empty(pooled);
+
+        // With a pool to keep until written, the records live in one rented buffer.
+        FetchResponse rented = await rm.HandleFetchAsync(Fetch("orders", 0, 0), 11, "PLAINTEXT", default, pooled.Add);
+        Assert.Equal(["a", "b", "c", "d"], Values(rented.Responses[0].Partitions[0].Records));
+        Assert.Single(pooled).Dispose();
     }
 
     [Fact]

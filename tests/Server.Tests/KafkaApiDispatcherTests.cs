@@ -19,6 +19,26 @@ public sealed class KafkaApiDispatcherTests
             ValueTask.FromResult<ProduceResponse?>(request.Acks == 0 ? null : new ProduceResponse());
     }
 
+    /// <summary>Records when it was disposed: how many response bytes had been written by then.</summary>
+    private sealed class WrittenProbe(KafkaWriter response) : IDisposable
+    {
+        public int? WrittenWhenDisposed { get; private set; }
+
+        public void Dispose() => WrittenWhenDisposed = response.Position;
+    }
+
+    /// <summary>A produce handler that hands the dispatcher a resource to keep until its response is written.</summary>
+    private sealed class ProbingProduceApi(WrittenProbe probe) : KafkaApi<ProduceRequest, ProduceResponse>
+    {
+        protected override ValueTask<ProduceResponse?> HandleAsync(RequestContext context, ProduceRequest request, CancellationToken cancellationToken)
+        {
+            context.KeepUntilWritten(probe);
+            return request.TimeoutMs < 0
+                ? throw new InvalidOperationException("handler failed")
+                : ValueTask.FromResult<ProduceResponse?>(request.Acks == 0 ? null : new ProduceResponse());
+        }
+    }
+
     private static readonly KafkaConnectionContext Connection = new("c1", "PLAINTEXT", new IPEndPoint(IPAddress.Loopback, 5000), null);
 
     private static KafkaApiDispatcher NewDispatcher()
@@ -107,6 +127,34 @@ public sealed class KafkaApiDispatcherTests
         var produce = new ProduceRequest { Acks = 1, TimeoutMs = 1000 };
         Assert.True(await dispatcher.HandleAsync(Connection, Request(produce, 9), response, default));
         Assert.Equal(42, Response<ProduceResponse>(response, 1, 9).Header.CorrelationId);
+    }
+
+    [Fact]
+    public async Task Resources_kept_for_a_response_are_released_after_it_is_written_or_the_request_ends()
+    {
+        foreach ((short acks, int timeout, bool answered) in new[] { ((short)1, 1000, true), ((short)0, 1000, false), ((short)1, -1, false) })
+        {
+            using var response = new KafkaWriter();
+            var probe = new WrittenProbe(response);
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddKafkaApiDispatcher();
+            services.AddSingleton<IKafkaApi>(new ProbingProduceApi(probe));
+            KafkaApiDispatcher dispatcher = services.BuildServiceProvider().GetRequiredService<KafkaApiDispatcher>();
+            byte[] request = Request(new ProduceRequest { Acks = acks, TimeoutMs = timeout }, 9);
+            if (timeout < 0)
+            {
+                await Assert.ThrowsAsync<InvalidOperationException>(async () => await dispatcher.HandleAsync(Connection, request, response, default));
+            }
+            else
+            {
+                Assert.Equal(answered, await dispatcher.HandleAsync(Connection, request, response, default));
+            }
+
+            Assert.NotNull(probe.WrittenWhenDisposed);
+            Assert.Equal(answered ? response.Position : 0, probe.WrittenWhenDisposed);
+            Assert.True(!answered || probe.WrittenWhenDisposed > 0);
+        }
     }
 
     [Fact]

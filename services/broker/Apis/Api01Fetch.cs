@@ -10,5 +10,5 @@ public sealed class FetchApi(ReplicaManager replicaManager) : KafkaApi<FetchRequ
     public override VersionRange SupportedVersions { get; } = new(4, 16);
 
     protected override async ValueTask<FetchResponse?> HandleAsync(RequestContext context, FetchRequest request, CancellationToken cancellationToken) =>
-        await replicaManager.HandleFetchAsync(request, context.ApiVersion, context.Connection.ListenerName, cancellationToken).ConfigureAwait(false);
+        await replicaManager.HandleFetchAsync(request, context.ApiVersion, context.Connection.ListenerName, cancellationToken, context.KeepUntilWritten).ConfigureAwait(false);
 }
