@@ -77,13 +77,17 @@ public sealed record LogConfig
     public int MaxMessageBytes { get; init; } = 1024 * 1024 + 12;
 
     /// <summary>
-    /// preallocate / log.preallocate (false, as Kafka): reserve disk blocks for the active segment
-    /// ahead of its end, so appends write into allocated blocks instead of delayed allocation.
-    /// Done with fallocate(FALLOC_FL_KEEP_SIZE) in steps of at most 16 MiB: the file length stays
-    /// the bytes written (readers, recovery and crash safety see no difference), and the blocks
-    /// past the end are given back when the segment rolls, is truncated or closes.
+    /// preallocate / log.preallocate (true here; Kafka's default is false): reserve disk blocks for
+    /// the active segment ahead of its end, so appends write into allocated blocks instead of
+    /// paying for delayed allocation page by page (bench/Storage.Benchmarks: +5-10 % append
+    /// throughput on ext4). Done with fallocate(FALLOC_FL_KEEP_SIZE) in steps as large as the
+    /// segment already is (64 KiB to 16 MiB): the file length stays the bytes written (readers,
+    /// recovery and crash safety see no difference), a quiet partition reserves little, and the
+    /// blocks past the end are given back when the segment rolls, is truncated or closes. Kafka
+    /// instead sets the whole segment's length up front (sparse on Linux); this keeps the format's
+    /// "file length = data" property. Off where fallocate is not supported.
     /// </summary>
-    public bool Preallocate { get; init; }
+    public bool Preallocate { get; init; } = true;
 
     public bool Compact => (CleanupPolicy & CleanupPolicy.Compact) != 0;
 

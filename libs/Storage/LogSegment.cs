@@ -71,6 +71,13 @@ public sealed class LogSegment : IDisposable
     /// <summary>The most bytes reserved at once ahead of the end of the .log file when preallocate=true.</summary>
     public const int PreallocateStepBytes = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// The fewest bytes reserved at once: each step reserves as much as the segment already holds,
+    /// between this and <see cref="PreallocateStepBytes"/>, so a quiet partition reserves little and
+    /// a busy one reaches 16 MiB steps after a few (at most doubling the active segment's blocks).
+    /// </summary>
+    public const int PreallocateMinStepBytes = 64 * 1024;
+
     /// <summary>Where the blocks reserved by preallocate=true end (0 when none are reserved past the end).</summary>
     public long ReservedEnd => _reservedEnd;
 
@@ -655,7 +662,8 @@ public sealed class LogSegment : IDisposable
     private void Reserve(long needed)
     {
         long from = Math.Max(_reservedEnd, _size);
-        long to = Math.Max(needed, Math.Min(from + PreallocateStepBytes, _segmentBytes));
+        long step = Math.Clamp(_size, PreallocateMinStepBytes, PreallocateStepBytes);
+        long to = Math.Max(needed, Math.Min(from + step, _segmentBytes));
         if (FileUtil.TryReserve(_handle, from, to - from))
         {
             _reservedEnd = to;

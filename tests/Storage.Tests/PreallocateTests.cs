@@ -24,10 +24,46 @@ public sealed class PreallocateTests
         Assert.Equal(100, Batches.ReadAll(log).Count);
         if (OperatingSystem.IsLinux() && segment.ReservedEnd > 0)
         {
-            // Capped at segment.bytes, and really allocated on disk.
-            Assert.Equal(1 << 20, segment.ReservedEnd);
-            Assert.True(AllocatedBytes(segment.LogFilePath) >= 1 << 20, "the reservation should be allocated on disk");
+            // A small segment reserves one minimum step past its end, really allocated on disk.
+            Assert.InRange(segment.ReservedEnd, segment.Size, segment.Size + LogSegment.PreallocateMinStepBytes + 2048);
+            Assert.True(AllocatedBytes(segment.LogFilePath) >= segment.ReservedEnd, "the reservation should be allocated on disk");
         }
+    }
+
+    [Fact]
+    public void Reservations_grow_with_the_segment_and_stop_at_segment_bytes()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using var dir = new TempDir();
+        using var log = UnifiedLog.Open(dir.Sub("t-0"), Batches.SmallConfig(segmentBytes: 8 << 20) with { Preallocate = true });
+        string value = new('v', 4000);
+        var reserved = new List<long>();
+        while (log.ActiveSegment.BaseOffset == 0 && log.ActiveSegment.Size < (6 << 20))
+        {
+            log.AppendAsLeader(Batches.Make(4, 5000, value), 0);
+            LogSegment segment = log.ActiveSegment;
+            Assert.True(segment.ReservedEnd == 0 || segment.ReservedEnd >= segment.Size, "the reservation covers what was written");
+            Assert.True(segment.ReservedEnd <= Math.Max(2 * segment.Size, segment.Size + LogSegment.PreallocateMinStepBytes) + (64 * 1024),
+                $"reserved {segment.ReservedEnd} for a segment of {segment.Size} bytes: more than one step of its own size");
+            if (reserved.Count == 0 || reserved[^1] != segment.ReservedEnd)
+            {
+                reserved.Add(segment.ReservedEnd);
+            }
+        }
+
+        if (reserved[0] == 0)
+        {
+            return; // this file system cannot reserve: nothing more to check
+        }
+
+        // Steps double while the segment grows (64 KiB, 128 KiB, …), so a few reservations cover megabytes,
+        // and none goes past segment.bytes.
+        Assert.InRange(reserved.Count, 5, 12);
+        Assert.All(reserved, r => Assert.True(r <= 8 << 20));
     }
 
     [Fact]
@@ -113,7 +149,7 @@ public sealed class PreallocateTests
     [Fact]
     public void Preallocate_is_read_from_topic_and_broker_keys()
     {
-        Assert.False(new LogConfig().Preallocate);
+        Assert.True(new LogConfig().Preallocate); // on by default here (Kafka: off), see LogConfig.Preallocate
         Assert.True(LogConfig.FromProperties(new Dictionary<string, string> { ["log.preallocate"] = "true" }).Preallocate);
         Assert.False(LogConfig.FromProperties(new Dictionary<string, string> { ["log.preallocate"] = "true", ["preallocate"] = "false" }).Preallocate);
         Assert.True(LogConfig.FromProperties(new Dictionary<string, string> { ["preallocate"] = "TRUE" }, rejectUnknown: true).Preallocate);
