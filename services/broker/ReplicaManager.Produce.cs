@@ -23,6 +23,10 @@ public sealed partial class ReplicaManager
         var waiting = new List<DelayedProduce.PartitionStatus>();
         bool validAcks = request.Acks is -1 or 0 or 1;
         var hintNodes = new HashSet<int>();
+        // Waiting fetches and produces are checked once every partition of the request is
+        // appended (Kafka's action queue): a follower's fetch then sees all of them in one round
+        // instead of waking on the first and coming back for the rest.
+        var appended = new List<(TopicPartition Partition, bool HighWatermarkIncreased)>();
         foreach (ProduceRequest.TopicProduceData topic in request.TopicData)
         {
             var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topic.Name };
@@ -38,7 +42,7 @@ public sealed partial class ReplicaManager
                 }
 
                 var tp = new TopicPartition(topic.Name, data.Index);
-                (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(tp, data.Records, request.Acks, partitionResponse);
+                (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(tp, data.Records, request.Acks, partitionResponse, appended);
                 partitionResponse.ErrorCode = (short)error;
                 if (error != ErrorCode.None)
                 {
@@ -65,6 +69,15 @@ public sealed partial class ReplicaManager
                 {
                     waiting.Add(new DelayedProduce.PartitionStatus(partition, requiredOffset, partitionResponse));
                 }
+            }
+        }
+
+        foreach ((TopicPartition tp, bool highWatermarkIncreased) in appended)
+        {
+            FetchPurgatory.CheckAndComplete(tp);
+            if (highWatermarkIncreased)
+            {
+                ProducePurgatory.CheckAndComplete(tp);
             }
         }
 
@@ -101,7 +114,8 @@ public sealed partial class ReplicaManager
     }
 
     private (ErrorCode Error, string? Message, Partition? Partition, long RequiredOffset) AppendToPartition(
-        TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProduceResponse.PartitionProduceResponse response)
+        TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProduceResponse.PartitionProduceResponse response,
+        List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended)
     {
         Partition? partition = GetPartition(tp);
         if (partition is null || !partition.IsLeader)
@@ -155,12 +169,7 @@ public sealed partial class ReplicaManager
             response.BaseOffset = info.FirstOffset;
             response.LogAppendTimeMs = info.LogAppendTime;
             response.LogStartOffset = info.LogStartOffset;
-            FetchPurgatory.CheckAndComplete(tp);
-            if (hwIncreased)
-            {
-                ProducePurgatory.CheckAndComplete(tp);
-            }
-
+            appended.Add((tp, hwIncreased));
             return (ErrorCode.None, null, partition, info.LastOffset + 1);
         }
         catch (RecordTooLargeException e)
