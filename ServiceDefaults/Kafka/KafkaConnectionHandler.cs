@@ -5,6 +5,7 @@ using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Framing;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Aspire.Kafka.ServiceDefaults.Kafka;
@@ -46,6 +47,13 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         PipeReader input = connection.Transport.Input;
         PipeWriter output = connection.Transport.Output;
         using var response = new KafkaWriter(4096);
+        // When the server stops (after the service's own stopping work, e.g. a broker's controlled
+        // shutdown), Kestrel asks every connection to close and otherwise waits for them up to
+        // shutdown.timeout.ms: Kafka clients keep idle connections open, so the loop stops reading
+        // once the request in hand is answered and closes the connection itself.
+        using CancellationTokenRegistration closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>() is { } lifetime
+            ? lifetime.ConnectionClosedRequested.Register(static reader => ((PipeReader)reader!).CancelPendingRead(), input)
+            : default;
         byte[]? contiguous = null;
         string? error = null;
         _metrics.Opened(listener);

@@ -94,4 +94,46 @@ public sealed class ProcessTests
             Assert.NotEqual("INFO", document.RootElement.GetProperty("level").GetString());
         }
     }
+    [Fact]
+    public async Task SIGTERM_closes_idle_Kafka_connections_instead_of_waiting_for_the_shutdown_timeout()
+    {
+        int port = TestSupport.FreePort();
+        int kafkaPort = TestSupport.FreePort();
+        using var echo = new ChildProcess(TestSupport.Dotnet,
+            [TestSupport.EchoDll, "--override", $"http.listener=127.0.0.1:{port}", "--override", $"listeners=PLAINTEXT://127.0.0.1:{kafkaPort}",
+             "--override", "shutdown.timeout.ms=120000"]);
+        await TestSupport.Eventually(() => echo.HasLine(l => l.Contains("echo started", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "the started line");
+
+        // A client that keeps its connection open after one request, as Kafka clients do.
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, kafkaPort);
+        System.Net.Sockets.NetworkStream stream = client.GetStream();
+        await stream.WriteAsync(new byte[] { 0, 0, 0, 4, (byte)'p', (byte)'i', (byte)'n', (byte)'g' });
+        byte[] answer = new byte[8];
+        using (var read = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            await stream.ReadExactlyAsync(answer, read.Token);
+        }
+
+        Assert.Equal("ping", System.Text.Encoding.ASCII.GetString(answer, 4, 4));
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", echo.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        // Well before shutdown.timeout.ms (120 s): the server closed the idle connection itself.
+        Assert.Equal(0, await echo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        using var closed = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int n;
+        try
+        {
+            n = await stream.ReadAsync(new byte[16], closed.Token);
+        }
+        catch (IOException)
+        {
+            n = 0; // a reset is a close too
+        }
+
+        Assert.Equal(0, n);
+    }
 }
