@@ -86,13 +86,24 @@ public sealed partial class KafkaClient : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<KafkaClient>();
-        _bootstrap = options.BootstrapServers.Select((s, i) => KafkaNode.Parse(s, -1 - i)).ToList();
+        // An entry may itself be a comma-separated list ("a:9092,b:9092"), as bootstrap.servers is written.
+        _bootstrap = options.BootstrapServers
+            .SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select((s, i) => KafkaNode.Parse(s, -1 - i))
+            .ToList();
+        if (_bootstrap.Count == 0)
+        {
+            throw new ArgumentException("bootstrap.servers names no host:port.", nameof(options));
+        }
         _retryBackoff = ExponentialBackoff.Retry(options);
         Network = new NetworkClient(options, _time, loggerFactory);
     }
 
     /// <summary>The connection pool, for raw RPCs to a node.</summary>
     public NetworkClient Network { get; }
+
+    /// <summary>The bootstrap.servers entries, parsed (ids -1, -2, …).</summary>
+    public IReadOnlyList<KafkaNode> BootstrapNodes => _bootstrap;
 
     /// <summary>The latest metadata snapshot (possibly empty or stale).</summary>
     public ClusterMetadata Metadata => Volatile.Read(ref _metadata);

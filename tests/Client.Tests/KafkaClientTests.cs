@@ -185,6 +185,14 @@ public sealed class KafkaClientTests
     }
 
     [Fact]
+    public async Task A_bootstrap_entry_may_be_a_comma_separated_list()
+    {
+        await using var client = new KafkaClient(new KafkaClientOptions { BootstrapServers = ["a:9092, b:9093", "c:9094"] });
+        Assert.Equal([new KafkaNode(-1, "a", 9092), new KafkaNode(-2, "b", 9093), new KafkaNode(-3, "c", 9094)], client.BootstrapNodes);
+        Assert.Throws<ArgumentException>(() => new KafkaClient(new KafkaClientOptions { BootstrapServers = [" , "] }));
+    }
+
+    [Fact]
     public void Node_addresses_parse_like_bootstrap_servers_and_quorum_voters()
     {
         Assert.Equal(new KafkaNode(-1, "localhost", 9092), KafkaNode.Parse("localhost:9092"));
