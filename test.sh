@@ -74,7 +74,9 @@ for proj in $(dotnet sln Aspire.Kafka.sln list | grep -E '^tests/.*\.Tests\.cspr
     s=$((t - e))
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
     if [ "$f" -gt 0 ] || [ $rc -ne 0 ]; then
-      grep -E "^\s+(Failed|Skipped) |Error Message|Assert|Exception|seed" "$results/$name.log" | head -n 80 >&2
+      # Each failure with its message (a process test's message carries the process's output).
+      grep -E -A 40 "^\s+Failed " "$results/$name.log" | grep -v -E "^\s+at (System|Xunit|Microsoft)\." | head -n 200 >&2
+      grep -E "seed" "$results/$name.log" | head -n 10 >&2
       if [ "$f" -eq 0 ]; then failed=$((failed + 1)); log "$name exited with $rc"; tail -n 40 "$results/$name.log" >&2; fi
     fi
     log "$name: $p passed, $f failed, $s skipped"
