@@ -126,8 +126,20 @@ public sealed partial class ReplicaManager
             };
             if (!r.Records.IsEmpty)
             {
-                int length = r.Records.ReadInto(recordBytes.Span);
-                data.Records = recordBytes[..length];
+                int length = r.Records.Length;
+                try
+                {
+                    r.Records.ReadInto(recordBytes.Span);
+                    data.Records = recordBytes[..length];
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                    // The segment went away (deleted, truncated) since the read found the range: this
+                    // partition answers a retriable error, the rest of the response stands.
+                    _logger.LogWarning("Reading {Partition} for a fetch response failed: {Message}", r.TopicPartition, e.Message);
+                    data.ErrorCode = (short)ErrorCode.KafkaStorageError;
+                }
+
                 recordBytes = recordBytes[length..];
             }
 
