@@ -145,7 +145,13 @@ static rd_kafka_t *new_consumer(const char *bootstrap, const char *topic, int64_
             /* The end as of now, explicitly: with a logical END librdkafka resolves each partition's
              * end on its own schedule, and records produced before that are silently skipped. */
             int64_t low, high;
-            if ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &low, &high, 10000))) {
+            /* Right after the topic is created a broker may not know it yet: retry for a while. */
+            double until = now_seconds() + 15;
+            while ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &low, &high, 10000)) && now_seconds() < until) {
+                struct timespec pause = {0, 100000000};
+                nanosleep(&pause, NULL);
+            }
+            if (e) {
                 fprintf(stderr, "watermarks of %s-%d: %s\n", topic, id, rd_kafka_err2str(e));
                 exit(1);
             }
@@ -190,6 +196,7 @@ struct reader {
     rd_kafka_t *rk;
     volatile int done;
     volatile long seen;          /* every record read, warm-up ones included */
+    volatile char partition_seen[1024]; /* a record of this partition was read */
     volatile uint64_t from_ns;   /* only records sent at or after this time are measured */
     double *latencies;
     long capacity, count;
@@ -204,6 +211,7 @@ static void *read_latencies(void *arg) {
             uint64_t sent;
             memcpy(&sent, m->payload, 8);
             r->seen++;
+            if (m->partition >= 0 && m->partition < 1024) r->partition_seen[m->partition] = 1;
             if (sent >= r->from_ns && r->count < r->capacity) r->latencies[r->count++] = (now_ns() - sent) / 1e6;
         }
         rd_kafka_message_destroy(m);
@@ -225,16 +233,34 @@ static int latency(const char *bootstrap, const char *topic, double rate, double
     char *linger[] = {strdup("linger.ms=1")};
     rd_kafka_t *rk = new_producer(bootstrap, acks, 1, linger);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    /* The consumer's fetchers must be at the end of every partition before measured traffic
-     * starts: a warm-up record per partition round trips first. */
+    /* The consumer must be fetching every partition before measured traffic starts: a warm-up
+     * record to each partition round trips first (else the first records of a partition wait
+     * for the consumer to get there, which is start-up, not latency). */
+    const struct rd_kafka_metadata *md;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) || md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "metadata of %s failed\n", topic);
+        return 1;
+    }
+    int partitions = md->topics[0].partition_cnt < 1024 ? md->topics[0].partition_cnt : 1024;
+    rd_kafka_metadata_destroy(md);
     char *payload = calloc(1, size < 8 ? 8 : size);
     memset(payload + 8, 'x', size > 8 ? size - 8 : 0);
     double warm = now_seconds();
-    while (r.seen == 0 && now_seconds() - warm < 30) {
-        uint64_t t = now_ns();
-        memcpy(payload, &t, 8);
-        rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, NULL);
+    int all_seen = 0;
+    while (!all_seen && now_seconds() - warm < 30) {
+        all_seen = 1;
+        for (int p = 0; p < partitions; p++) {
+            if (r.partition_seen[p]) continue;
+            all_seen = 0;
+            uint64_t t = now_ns();
+            memcpy(payload, &t, 8);
+            rd_kafka_produce(rkt, p, RD_KAFKA_MSG_F_COPY, payload, size, NULL, 0, NULL);
+        }
         rd_kafka_poll(rk, 100);
+    }
+    if (!all_seen) {
+        fprintf(stderr, "the consumer did not read every partition of %s within 30 s\n", topic);
+        return 1;
     }
     rd_kafka_flush(rk, 10000);
     delivered = failed = 0;
