@@ -56,13 +56,20 @@ rm -f "$build_log"
 
 # --- run -----------------------------------------------------------------------------------
 passed=0; failed=0; skipped=0
+# Tests send SIGINT (Ctrl+C) to the processes they start. A shell script started in the background
+# (`./test.sh &`, nohup, some CI runners) passes SIGINT on as *ignored*, and a shell cannot undo
+# that; perl (Debian's essential perl-base) restores the default before running the tests.
+with_sigint=()
+if command -v perl >/dev/null 2>&1; then
+  with_sigint=(perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "exec $ARGV[0]: $!\n"')
+fi
 results=$(mktemp -d)
 # Every test project of the solution (a project outside the solution is not built, so not run).
 for proj in $(dotnet sln Aspire.Kafka.sln list | grep -E '^tests/.*\.Tests\.csproj$' | sort); do
   name=$(basename "$proj" .csproj)
   log "running $name"
   trx="$results/$name.trx"
-  dotnet test "$proj" -c Release --no-build -nologo --logger "trx;LogFileName=$trx" --logger "console;verbosity=normal" \
+  "${with_sigint[@]}" dotnet test "$proj" -c Release --no-build -nologo --logger "trx;LogFileName=$trx" --logger "console;verbosity=normal" \
     > "$results/$name.log" 2>&1
   rc=$?
   if [ -f "$trx" ]; then
