@@ -220,17 +220,10 @@ public sealed partial class ReplicaManager
         {
             var result = new FetchPartitionResult(request.TopicPartition, request.TopicId);
             results.Add(result);
-            Partition? partition = GetPartition(request.TopicPartition);
-            if (partition is null || !partition.IsLeader)
+            ErrorCode check = CheckLeader(request.TopicPartition, request.CurrentLeaderEpoch, out Partition? partition);
+            if (check != ErrorCode.None || partition is null)
             {
-                result.Error = partition is null ? MissingPartitionError(request.TopicPartition) : ErrorCode.NotLeaderOrFollower;
-                anyError = true;
-                continue;
-            }
-
-            if (request.CurrentLeaderEpoch >= 0 && request.CurrentLeaderEpoch != partition.LeaderEpoch)
-            {
-                result.Error = request.CurrentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch;
+                result.Error = check;
                 anyError = true;
                 continue;
             }

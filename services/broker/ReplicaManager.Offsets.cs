@@ -26,17 +26,11 @@ public sealed partial class ReplicaManager
                 var result = new ListOffsetsResponse.ListOffsetsPartitionResponse { PartitionIndex = p.PartitionIndex };
                 topicResponse.Partitions.Add(result);
                 var tp = new TopicPartition(topic.Name, p.PartitionIndex);
-                Partition? partition = GetPartition(tp);
                 // Replica id -2 (debugging tools) may read any replica; everyone else needs the leader.
-                if (partition is null || (!partition.IsLeader && request.ReplicaId != -2))
+                ErrorCode check = CheckLeader(tp, version >= 4 ? p.CurrentLeaderEpoch : -1, out Partition? partition, anyReplica: request.ReplicaId == -2);
+                if (check != ErrorCode.None || partition is null)
                 {
-                    result.ErrorCode = (short)(partition is null ? MissingPartitionError(tp) : ErrorCode.NotLeaderOrFollower);
-                    continue;
-                }
-
-                if (version >= 4 && p.CurrentLeaderEpoch >= 0 && p.CurrentLeaderEpoch != partition.LeaderEpoch)
-                {
-                    result.ErrorCode = (short)(p.CurrentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch);
+                    result.ErrorCode = (short)check;
                     continue;
                 }
 
@@ -106,16 +100,10 @@ public sealed partial class ReplicaManager
                 var result = new OffsetForLeaderEpochResponse.EpochEndOffset { Partition = p.Partition };
                 topicResult.Partitions.Add(result);
                 var tp = new TopicPartition(topic.Topic, p.Partition);
-                Partition? partition = GetPartition(tp);
-                if (partition is null || !partition.IsLeader)
+                ErrorCode check = CheckLeader(tp, p.CurrentLeaderEpoch, out Partition? partition);
+                if (check != ErrorCode.None || partition is null)
                 {
-                    result.ErrorCode = (short)(partition is null ? MissingPartitionError(tp) : ErrorCode.NotLeaderOrFollower);
-                    continue;
-                }
-
-                if (p.CurrentLeaderEpoch >= 0 && p.CurrentLeaderEpoch != partition.LeaderEpoch)
-                {
-                    result.ErrorCode = (short)(p.CurrentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch);
+                    result.ErrorCode = (short)check;
                     continue;
                 }
 
@@ -142,10 +130,10 @@ public sealed partial class ReplicaManager
                 var result = new DeleteRecordsResponse.DeleteRecordsPartitionResult { PartitionIndex = p.PartitionIndex, LowWatermark = -1 };
                 topicResult.Partitions.Add(result);
                 var tp = new TopicPartition(topic.Name, p.PartitionIndex);
-                Partition? partition = GetPartition(tp);
-                if (partition is null || !partition.IsLeader)
+                ErrorCode check = CheckLeader(tp, -1, out Partition? partition);
+                if (check != ErrorCode.None || partition is null)
                 {
-                    result.ErrorCode = (short)(partition is null ? MissingPartitionError(tp) : ErrorCode.NotLeaderOrFollower);
+                    result.ErrorCode = (short)check;
                     continue;
                 }
 

@@ -117,11 +117,10 @@ public sealed partial class ReplicaManager
         TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProduceResponse.PartitionProduceResponse response,
         List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended)
     {
-        Partition? partition = GetPartition(tp);
-        if (partition is null || !partition.IsLeader)
+        ErrorCode check = CheckLeader(tp, -1, out Partition? partition);
+        if (check != ErrorCode.None || partition is null)
         {
-            ErrorCode missing = partition is null ? MissingPartitionError(tp) : ErrorCode.NotLeaderOrFollower;
-            return (missing, $"This broker ({NodeId}) is not the leader of {tp}.", null, -1);
+            return (check, $"This broker ({NodeId}) is not the leader of {tp}.", null, -1);
         }
 
         if (tp.Topic == "__cluster_metadata")

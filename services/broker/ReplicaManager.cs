@@ -450,6 +450,27 @@ public sealed partial class ReplicaManager : IMetadataListener, IAsyncDisposable
         return topic?.Partition(tp.Partition) is null ? ErrorCode.UnknownTopicOrPartition : ErrorCode.NotLeaderOrFollower;
     }
 
+    /// <summary>
+    /// The check every partition request starts with: this broker has the partition, leads it (unless
+    /// <paramref name="anyReplica"/>), and at the client's <paramref name="currentLeaderEpoch"/> (-1: not
+    /// checked). <see cref="ErrorCode.None"/> with the partition, or the error to answer.
+    /// </summary>
+    internal ErrorCode CheckLeader(TopicPartition tp, int currentLeaderEpoch, out Partition? partition, bool anyReplica = false)
+    {
+        partition = GetPartition(tp);
+        if (partition is null || (!partition.IsLeader && !anyReplica))
+        {
+            return partition is null ? MissingPartitionError(tp) : ErrorCode.NotLeaderOrFollower;
+        }
+
+        if (currentLeaderEpoch >= 0 && currentLeaderEpoch != partition.LeaderEpoch)
+        {
+            return currentLeaderEpoch < partition.LeaderEpoch ? ErrorCode.FencedLeaderEpoch : ErrorCode.UnknownLeaderEpoch;
+        }
+
+        return ErrorCode.None;
+    }
+
     /// <summary>Stops the replica fetchers and closes their connections (after the controlled shutdown).</summary>
     public async Task StopReplicationAsync()
     {
