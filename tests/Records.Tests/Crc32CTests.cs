@@ -28,8 +28,9 @@ public class Crc32CTests
             lengths.Add(i);
         }
 
-        // Around the interleaving thresholds (3 x 256 and 3 x 8192) and larger inputs.
-        foreach (int edge in new[] { 768, 3 * 8192, 2 * 3 * 8192, 1 << 20 })
+        // Around the folding threshold, the interleaving thresholds (3 x 256 and 3 x 8192), a
+        // record batch of 16 records of 1 KiB, and larger inputs.
+        foreach (int edge in new[] { Crc32C.FoldThreshold, 640, 768, 16_568, 3 * 8192, 2 * 3 * 8192, 1 << 20 })
         {
             for (int d = -9; d <= 9; d++)
             {
@@ -49,6 +50,32 @@ public class Crc32CTests
             int start = random.Next(0, 8);
             ReadOnlySpan<byte> slice = data.AsSpan(start, length);
             Assert.True(Crc32C.ComputeSoftware(slice) == Crc32C.Compute(slice), $"length {length} at {start}");
+        }
+    }
+
+    [Fact]
+    public void FoldingMatchesSoftwareFromAnyRegister()
+    {
+        if (!Crc32C.IsFoldingAccelerated)
+        {
+            // Nothing to compare on a CPU without VPCLMULQDQ: Compute never folds there.
+            Assert.False(Crc32C.IsFoldingAccelerated);
+            return;
+        }
+
+        var random = new Random(11);
+        byte[] data = new byte[64 * 1024 + 16];
+        random.NextBytes(data);
+        foreach (int blocks in new[] { 1, 2, 3, 4, 7, 8, 129, 512 })
+        {
+            for (int trial = 0; trial < 8; trial++)
+            {
+                uint register = trial == 0 ? 0 : trial == 1 ? uint.MaxValue : (uint)random.Next();
+                int start = random.Next(0, 16);
+                ReadOnlySpan<byte> slice = data.AsSpan(start, blocks * 128);
+                uint expected = ~Crc32C.AppendSoftware(~register, slice);
+                Assert.True(expected == Crc32C.Fold256(register, slice), $"{blocks * 128} bytes at {start} from register {register:X8}");
+            }
         }
     }
 
