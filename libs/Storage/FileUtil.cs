@@ -108,6 +108,84 @@ internal static partial class FileUtil
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="data"/> at <paramref name="offset"/> followed by
+    /// <paramref name="zeroCount"/> zero bytes, with one pwritev(2) on Linux.
+    /// </summary>
+    public static unsafe void WriteThenZeros(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset, int zeroCount)
+    {
+        ReadOnlySpan<byte> zeros = Zeros.AsSpan(0, zeroCount);
+        long done = 0;
+        if (OperatingSystem.IsLinux())
+        {
+            bool added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                fixed (byte* d = data)
+                fixed (byte* z = zeros)
+                {
+                    IoVec* vectors = stackalloc IoVec[2];
+                    vectors[0] = new IoVec { Base = d, Length = (nuint)data.Length };
+                    vectors[1] = new IoVec { Base = z, Length = (nuint)zeros.Length };
+                    nint written;
+                    do
+                    {
+                        written = Pwritev((int)handle.DangerousGetHandle(), vectors, 2, offset);
+                    }
+                    while (written < 0 && Marshal.GetLastPInvokeError() == 4 /* EINTR */);
+
+                    if (written < 0)
+                    {
+                        int errno = Marshal.GetLastPInvokeError();
+                        throw new IOException($"pwritev of {data.Length + zeroCount} bytes at {offset} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+                    }
+
+                    done = written;
+                }
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                done = 0;
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+
+        // A short write (or no pwritev here): the rest with plain writes.
+        if (done < data.Length)
+        {
+            RandomAccess.Write(handle, data[(int)done..], offset + done);
+            done = data.Length;
+        }
+
+        if (done - data.Length < zeroCount)
+        {
+            int zerosDone = (int)(done - data.Length);
+            RandomAccess.Write(handle, zeros[zerosDone..], offset + data.Length + zerosDone);
+        }
+    }
+
+    /// <summary>The most zeros <see cref="WriteThenZeros"/> writes at once.</summary>
+    public const int MaxZeros = 1 << 20;
+
+    private static readonly byte[] Zeros = new byte[MaxZeros];
+
+    [StructLayout(LayoutKind.Sequential)]
+    private unsafe struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [LibraryImport("libc", EntryPoint = "pwritev", SetLastError = true)]
+    private static unsafe partial nint Pwritev(int fd, IoVec* iov, int iovcnt, long offset);
+
     public static string SegmentFileName(long baseOffset, string suffix) =>
         baseOffset.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + suffix;
 

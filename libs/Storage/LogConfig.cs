@@ -77,15 +77,17 @@ public sealed record LogConfig
     public int MaxMessageBytes { get; init; } = 1024 * 1024 + 12;
 
     /// <summary>
-    /// preallocate / log.preallocate (true here; Kafka's default is false): reserve disk blocks for
-    /// the active segment ahead of its end, so appends write into allocated blocks instead of
-    /// paying for delayed allocation page by page (bench/Storage.Benchmarks: +5-10 % append
-    /// throughput on ext4). Done with fallocate(FALLOC_FL_KEEP_SIZE) in steps as large as the
-    /// segment already is (64 KiB to 16 MiB): the file length stays the bytes written (readers,
-    /// recovery and crash safety see no difference), a quiet partition reserves little, and the
-    /// blocks past the end are given back when the segment rolls, is truncated or closes. Kafka
-    /// instead sets the whole segment's length up front (sparse on Linux); this keeps the format's
-    /// "file length = data" property. Off where fallocate is not supported.
+    /// preallocate / log.preallocate (true here; Kafka's default is false): the active segment
+    /// grows ahead of its data. (1) Disk blocks are reserved with fallocate(FALLOC_FL_KEEP_SIZE) in
+    /// steps as large as the segment already is (64 KiB to 16 MiB), so appends skip ext4's
+    /// delayed-allocation bookkeeping. (2) An append that goes past the file's end also writes
+    /// zeros up to the next 64 KiB boundary (one pwritev), so later appends overwrite pages the
+    /// kernel already holds in large folios instead of creating each page with an unaligned write.
+    /// Together about 1.7 times the append throughput of plain writes for 16 KiB batches on ext4
+    /// (bench/Storage.Benchmarks). While a segment is active its file may thus end in up to 64 KiB
+    /// of zeros past the last batch; readers stop at the data, roll, truncation and close cut the
+    /// zeros off and give the reserved blocks back, and recovery after a crash trims them. Kafka
+    /// sets the whole segment's length up front instead (sparse on Linux).
     /// </summary>
     public bool Preallocate { get; init; } = true;
 

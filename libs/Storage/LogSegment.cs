@@ -28,10 +28,13 @@ public sealed class LogSegment : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly int _indexIntervalBytes;
 
-    // preallocate=true: blocks are reserved (fallocate, KEEP_SIZE) up to _reservedEnd, in steps.
+    // preallocate=true: blocks are reserved (fallocate, KEEP_SIZE) up to _reservedEnd, in steps,
+    // and the file is extended with zeros up to _filledEnd (see WriteAndPrefill).
     private readonly int _segmentBytes;
     private bool _preallocate;
+    private bool _prefill;
     private long _reservedEnd;
+    private long _filledEnd;
     private readonly Lock _stateLock = new();
     private int _size;
     private int _bytesSinceLastIndexEntry;
@@ -47,6 +50,7 @@ public sealed class LogSegment : IDisposable
         _indexIntervalBytes = config.IndexIntervalBytes;
         _segmentBytes = config.SegmentBytes;
         _preallocate = config.Preallocate && suffix.Length == 0;
+        _prefill = _preallocate;
         CreatedMs = createdMs;
         LogFilePath = Path.Combine(directory, FileUtil.SegmentFileName(baseOffset, LogFileSuffix + suffix));
         _log = new FileStream(LogFilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 0);
@@ -80,6 +84,12 @@ public sealed class LogSegment : IDisposable
 
     /// <summary>Where the blocks reserved by preallocate=true end (0 when none are reserved past the end).</summary>
     public long ReservedEnd => _reservedEnd;
+
+    /// <summary>preallocate=true: an append that goes past the zeros written ahead adds zeros up to the next multiple of this.</summary>
+    public const int PrefillAlignmentBytes = 64 * 1024;
+
+    /// <summary>Where the zeros written ahead by preallocate=true end: the file length while it is past <see cref="Size"/> (0 when none).</summary>
+    public long FilledEnd => _filledEnd;
 
     /// <summary>Bytes of the .log file that readers may see.</summary>
     public int Size => Volatile.Read(ref _size);
@@ -142,7 +152,15 @@ public sealed class LogSegment : IDisposable
             Reserve(position + (long)records.Length);
         }
 
-        RandomAccess.Write(_handle, records, position);
+        long end = position + (long)records.Length;
+        if (_prefill && end > _filledEnd)
+        {
+            WriteAndPrefill(records, position, end);
+        }
+        else
+        {
+            RandomAccess.Write(_handle, records, position);
+        }
 
         int batchPosition = position;
         var rest = records;
@@ -364,7 +382,9 @@ public sealed class LogSegment : IDisposable
 
     /// <summary>
     /// Rebuilds both indexes from the .log and truncates it at the first batch that is torn,
-    /// corrupt (CRC, magic, length) or whose offsets go backwards. Returns the bytes truncated.
+    /// corrupt (CRC, magic, length) or whose offsets go backwards. Returns the bytes truncated;
+    /// <see cref="TrailingZeroBytes"/> says whether they were all zeros (what preallocate=true
+    /// writes ahead of the end, left behind by a crash).
     /// </summary>
     public int Recover(int maxBatchSize = int.MaxValue)
     {
@@ -446,17 +466,20 @@ public sealed class LogSegment : IDisposable
         }
 
         int truncated = size - validBytes;
+        TrailingZeroBytes = truncated > 0 && IsZero(validBytes, size) ? truncated : 0;
         if (truncated > 0)
         {
             _log.SetLength(validBytes);
         }
-        else if (_preallocate)
+
+        if (_preallocate)
         {
             // After a crash nobody knows what was reserved past the end: give it back.
             FileUtil.ReleaseReservation(_handle, validBytes);
         }
 
         _reservedEnd = 0;
+        _filledEnd = 0;
 
         Volatile.Write(ref _size, validBytes);
         _bytesSinceLastIndexEntry = validBytes - lastIndexEntry;
@@ -475,6 +498,9 @@ public sealed class LogSegment : IDisposable
         return truncated;
     }
 
+    /// <summary>Bytes the last <see cref="Recover"/> truncated when every one of them was zero, else 0.</summary>
+    public int TrailingZeroBytes { get; private set; }
+
     /// <summary>
     /// Cuts the segment before the batch holding <paramref name="offset"/> (and everything after).
     /// Returns the bytes removed.
@@ -491,6 +517,7 @@ public sealed class LogSegment : IDisposable
         TimeIndex.TruncateTo(offset);
         int removed = Size - batch.Position;
         _log.SetLength(batch.Position);
+        _filledEnd = 0;
         ReleaseReservedBlocks(batch.Position);
         Volatile.Write(ref _size, batch.Position);
         _bytesSinceLastIndexEntry = 0;
@@ -675,15 +702,80 @@ public sealed class LogSegment : IDisposable
         }
     }
 
-    /// <summary>Gives back the blocks reserved past <paramref name="size"/> (roll, truncation, close).</summary>
+    /// <summary>
+    /// Writes the batches and, in the same pwritev, zeros up to the next 64 KiB boundary of the
+    /// file. The appends that follow then overwrite pages the kernel already holds, in large
+    /// folios, instead of creating each page with a write that starts and ends in the middle of
+    /// pages (batches are not page aligned): on ext4 that makes a 16 KiB append about 1.7 times
+    /// faster (bench/Storage.Benchmarks). Readers never see the zeros (they stop at
+    /// <see cref="Size"/>); roll, truncation and close cut them off; recovery after a crash trims
+    /// them (<see cref="TrailingZeroBytes"/>). Kafka's own preallocate extends the file to
+    /// segment.bytes in the same spirit.
+    /// </summary>
+    private void WriteAndPrefill(ReadOnlySpan<byte> records, int position, long end)
+    {
+        long to = Math.Min((end + PrefillAlignmentBytes - 1) & ~(long)(PrefillAlignmentBytes - 1), Math.Max(_segmentBytes, end));
+        if (to <= end)
+        {
+            RandomAccess.Write(_handle, records, position);
+            return;
+        }
+
+        try
+        {
+            FileUtil.WriteThenZeros(_handle, records, position, (int)(to - end));
+            _filledEnd = to;
+        }
+        catch (IOException)
+        {
+            // Disk full or failing: cut what may have been written and append without zeros
+            // (the plain write reports a real error).
+            _prefill = false;
+            _filledEnd = 0;
+            _log.SetLength(position);
+            RandomAccess.Write(_handle, records, position);
+        }
+    }
+
+    private bool IsZero(long from, long to)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            for (long position = from; position < to;)
+            {
+                int n = ReadFully(position, buffer.AsSpan(0, (int)Math.Min(buffer.Length, to - position)));
+                if (n == 0 || buffer.AsSpan(0, n).ContainsAnyExcept((byte)0))
+                {
+                    return false;
+                }
+
+                position += n;
+            }
+
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Cuts the zeros written ahead and gives back the blocks reserved past <paramref name="size"/> (roll, truncation, close).</summary>
     private void ReleaseReservedBlocks(long size)
     {
+        if (_filledEnd > size)
+        {
+            _log.SetLength(size);
+        }
+
         if (_reservedEnd > size)
         {
             FileUtil.ReleaseReservation(_handle, size);
         }
 
         _reservedEnd = 0;
+        _filledEnd = 0;
     }
 
     private void LoadRollingBasedTimestamp()

@@ -1114,6 +1114,16 @@ public sealed class UnifiedLog : IDisposable
 
                     int before = segments[i].Size;
                     int truncated = RecoverSegment(segments[i], ref recovered);
+                    if (truncated > 0 && segments[i].TrailingZeroBytes == truncated
+                        && (i + 1 == segments.Count || segments[i + 1].BaseOffset == segments[i].ReadNextOffset()))
+                    {
+                        // Zeros that preallocate=true wrote ahead of the end, and the next segment
+                        // (if any) starts right after the last batch: nothing was lost.
+                        _logger.Log(StorageLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
+                            $"Recovery of {TopicPartition}: trimmed {truncated} zero bytes written ahead of the end of segment {segments[i].BaseOffset}."));
+                        continue;
+                    }
+
                     truncatedBytes += truncated;
                     if (truncated > 0)
                     {

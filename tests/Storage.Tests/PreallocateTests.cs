@@ -3,31 +3,56 @@ using System.Globalization;
 
 namespace Aspire.Kafka.Storage.Tests;
 
-/// <summary>preallocate=true: blocks reserved ahead of the active segment's end, the file length untouched.</summary>
+/// <summary>
+/// preallocate=true: blocks reserved ahead of the active segment's end, and zeros written up to the
+/// next 64 KiB boundary; neither is ever read as data, both go at roll, truncation, close and recovery.
+/// </summary>
 public sealed class PreallocateTests
 {
     private static LogConfig Config(int segmentBytes = 1 << 20) => Batches.SmallConfig(segmentBytes: segmentBytes) with { Preallocate = true };
 
     [Fact]
-    public void Appends_reserve_blocks_without_changing_the_file_length()
+    public void Appends_write_zeros_ahead_to_a_64_KiB_boundary_and_reads_stop_at_the_data()
     {
         using var dir = new TempDir();
         using var log = UnifiedLog.Open(dir.Sub("t-0"), Config());
+        var segment = log.ActiveSegment;
         for (int i = 0; i < 20; i++)
         {
             log.AppendAsLeader(Batches.Make(5, 1000 + (i * 10), "p" + i.ToString(CultureInfo.InvariantCulture)), 0);
+            long length = new FileInfo(segment.LogFilePath).Length;
+            Assert.Equal(segment.FilledEnd, length);
+            Assert.Equal(0, length % LogSegment.PrefillAlignmentBytes);
+            Assert.InRange(length, segment.Size + 1, segment.Size + LogSegment.PrefillAlignmentBytes);
         }
 
-        var segment = log.ActiveSegment;
-        Assert.Equal(segment.Size, new FileInfo(segment.LogFilePath).Length);
+        byte[] file = File.ReadAllBytes(segment.LogFilePath);
+        Assert.False(file.AsSpan(segment.Size).ContainsAnyExcept((byte)0), "the bytes past the data are zeros");
         Assert.Equal(100, log.LogEndOffset);
-        Assert.Equal(100, Batches.ReadAll(log).Count);
+        var records = Batches.ReadAll(log);
+        Assert.Equal(100, records.Count);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), records.Select(r => r.Offset));
         if (OperatingSystem.IsLinux() && segment.ReservedEnd > 0)
         {
             // A small segment reserves one minimum step past its end, really allocated on disk.
             Assert.InRange(segment.ReservedEnd, segment.Size, segment.Size + LogSegment.PreallocateMinStepBytes + 2048);
             Assert.True(AllocatedBytes(segment.LogFilePath) >= segment.ReservedEnd, "the reservation should be allocated on disk");
         }
+    }
+
+    [Fact]
+    public void Without_preallocate_the_file_length_is_the_data()
+    {
+        using var dir = new TempDir();
+        using var log = UnifiedLog.Open(dir.Sub("t-0"), Config() with { Preallocate = false });
+        for (int i = 0; i < 20; i++)
+        {
+            log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
+            Assert.Equal(log.ActiveSegment.Size, new FileInfo(log.ActiveSegment.LogFilePath).Length);
+        }
+
+        Assert.Equal(0, log.ActiveSegment.FilledEnd);
+        Assert.Equal(0, log.ActiveSegment.ReservedEnd);
     }
 
     [Fact]
@@ -67,7 +92,7 @@ public sealed class PreallocateTests
     }
 
     [Fact]
-    public void Roll_truncation_and_close_give_the_reserved_blocks_back()
+    public void Roll_truncation_and_close_cut_the_zeros_and_give_the_reserved_blocks_back()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -83,8 +108,11 @@ public sealed class PreallocateTests
 
         var first = log.ActiveSegment;
         string firstPath = first.LogFilePath;
+        Assert.True(new FileInfo(firstPath).Length > first.Size, "zeros were written ahead");
         log.Roll();
         Assert.Equal(0, first.ReservedEnd);
+        Assert.Equal(0, first.FilledEnd);
+        Assert.Equal(first.Size, new FileInfo(firstPath).Length);
         Assert.True(AllocatedBytes(firstPath) < 64 * 1024, $"{AllocatedBytes(firstPath)} bytes still allocated after the roll");
 
         log.AppendAsLeader(Batches.Make(5, 2000), 0);
@@ -102,9 +130,12 @@ public sealed class PreallocateTests
         // Appends after the truncation reserve again from the new end.
         log.AppendAsLeader(Batches.Make(5, 2002), 0);
         Assert.Equal(60, log.LogEndOffset);
-        string activePath = log.ActiveSegment.LogFilePath;
+        var last = log.ActiveSegment;
+        string activePath = last.LogFilePath;
+        Assert.True(new FileInfo(activePath).Length > last.Size, "zeros were written ahead again");
         log.Close();
         Assert.True(AllocatedBytes(activePath) < 64 * 1024);
+        Assert.Equal(last.Size, new FileInfo(activePath).Length);
 
         using var reopened = UnifiedLog.Open(dir.Sub("t-0"), Config(), new UnifiedLogOptions { HadCleanShutdown = true });
         Assert.Equal(60, reopened.LogEndOffset);
@@ -123,18 +154,29 @@ public sealed class PreallocateTests
 
         string path = log.ActiveSegment.LogFilePath;
         long written = log.ActiveSegment.Size;
+        Assert.True(new FileInfo(path).Length > written, "zeros were written ahead of the end");
         log.Dispose(); // no flush, no clean-shutdown marker
 
-        // A killed process leaves its reservation behind: make one as it would be.
-        bool leftBehind = OperatingSystem.IsLinux() && Run("fallocate", "-n", "-l", "1048576", path) == 0;
-        Assert.Equal(written, new FileInfo(path).Length);
+        // A killed process leaves the zeros written ahead and its reservation behind: make both as
+        // they would be (Dispose has cut them).
+        using (var file = new FileStream(path, FileMode.Open))
+        {
+            file.SetLength(LogSegment.PrefillAlignmentBytes);
+        }
+
+        bool leftBehind = OperatingSystem.IsLinux() && Run("fallocate", "-n", "-o", "0", "-l", "1048576", path) == 0;
         if (leftBehind)
         {
             Assert.True(AllocatedBytes(path) >= 1 << 20);
         }
 
-        using var reopened = UnifiedLog.Open(dir.Sub("t-0"), Config(), new UnifiedLogOptions { HadCleanShutdown = false });
+        var logger = new ListLogger();
+        using var reopened = UnifiedLog.Open(dir.Sub("t-0"), Config(), new UnifiedLogOptions { HadCleanShutdown = false, Logger = logger });
         Assert.Equal(0, reopened.LoadResult.BytesTruncated);
+        Assert.Equal(0, reopened.LoadResult.SegmentsDeletedAfterCorruption);
+        Assert.Equal(written, new FileInfo(path).Length);
+        Assert.Contains(logger.Lines, l => l.Contains("zero bytes written ahead", StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Lines, l => l.Contains("invalid tail", StringComparison.Ordinal));
         Assert.Equal(90, reopened.LogEndOffset);
         Assert.Equal(90, Batches.ReadAll(reopened).Count);
         if (leftBehind)
@@ -144,6 +186,96 @@ public sealed class PreallocateTests
 
         reopened.AppendAsLeader(Batches.Make(3, 5000), 0);
         Assert.Equal(93, reopened.LogEndOffset);
+    }
+
+    [Fact]
+    public void Zeros_after_an_older_segment_are_trimmed_when_the_next_segment_continues_it()
+    {
+        using var dir = new TempDir();
+        string path = dir.Sub("t-0");
+        string firstPath;
+        using (var log = UnifiedLog.Open(path, Config()))
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
+            }
+
+            firstPath = log.ActiveSegment.LogFilePath;
+            log.Roll();
+            log.AppendAsLeader(Batches.Make(5, 2000), 0);
+            log.Close();
+        }
+
+        // A power loss after the roll's trim but before its fsync could leave the old length.
+        long size = new FileInfo(firstPath).Length;
+        using (var file = new FileStream(firstPath, FileMode.Open))
+        {
+            file.SetLength(size + 40_000);
+        }
+
+        var logger = new ListLogger();
+        using var reopened = UnifiedLog.Open(path, Config(), new UnifiedLogOptions { HadCleanShutdown = false, RecoveryPoint = 0, Logger = logger });
+        Assert.Equal(0, reopened.LoadResult.BytesTruncated);
+        Assert.Equal(0, reopened.LoadResult.SegmentsDeletedAfterCorruption);
+        Assert.Equal(size, new FileInfo(firstPath).Length);
+        Assert.Equal(55, reopened.LogEndOffset);
+        Assert.Equal(55, Batches.ReadAll(reopened).Count);
+        Assert.Contains(logger.Lines, l => l.Contains("trimmed 40000 zero bytes", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Zeros_in_place_of_batches_of_an_older_segment_are_a_torn_tail()
+    {
+        using var dir = new TempDir();
+        string path = dir.Sub("t-0");
+        string firstPath;
+        int lastBatchSize;
+        using (var log = UnifiedLog.Open(path, Config()))
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
+            }
+
+            lastBatchSize = Batches.Make(5, 1009).Length;
+            firstPath = log.ActiveSegment.LogFilePath;
+            log.Roll();
+            log.AppendAsLeader(Batches.Make(5, 2000), 0);
+            log.Close();
+        }
+
+        // The last batch of the first segment reads as zeros (lost in a power failure): offsets 45-49
+        // are gone, so the segment after it does not continue the log and must go too.
+        long size = new FileInfo(firstPath).Length;
+        using (var file = new FileStream(firstPath, FileMode.Open))
+        {
+            file.Position = size - lastBatchSize;
+            file.Write(new byte[lastBatchSize]);
+        }
+
+        using var reopened = UnifiedLog.Open(path, Config(), new UnifiedLogOptions { HadCleanShutdown = false, RecoveryPoint = 0 });
+        Assert.Equal(lastBatchSize + Batches.Make(5, 2000).Length, reopened.LoadResult.BytesTruncated);
+        Assert.Equal(1, reopened.LoadResult.SegmentsDeletedAfterCorruption);
+        Assert.Equal(45, reopened.LogEndOffset);
+    }
+
+    [Fact]
+    public void Dump_log_of_an_active_segment_names_the_zeros_written_ahead()
+    {
+        using var dir = new TempDir();
+        using var log = UnifiedLog.Open(dir.Sub("t-0"), Config());
+        for (int i = 0; i < 3; i++)
+        {
+            log.AppendAsLeader(Batches.Make(2, 1000 + i), 0);
+        }
+
+        var output = new StringWriter();
+        Assert.Equal(0, Aspire.Kafka.Tools.DumpLog.SegmentDumper.Run([log.ActiveSegment.LogFilePath], output, new StringWriter()));
+        string text = output.ToString();
+        Assert.Equal(3, text.Split('\n').Count(l => l.StartsWith("baseOffset:", StringComparison.Ordinal)));
+        Assert.Contains($"Found {log.ActiveSegment.FilledEnd - log.ActiveSegment.Size} zero bytes after the last batch", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("invalid bytes", text, StringComparison.Ordinal);
     }
 
     [Fact]

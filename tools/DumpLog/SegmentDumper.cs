@@ -152,7 +152,9 @@ public static class SegmentDumper
 
         if (position < bytes.Length)
         {
-            output.WriteLine($"Found {bytes.Length - position} invalid bytes at the end of {Path.GetFileName(file)}");
+            output.WriteLine(bytes.AsSpan(position).ContainsAnyExcept((byte)0)
+                ? $"Found {bytes.Length - position} invalid bytes at the end of {Path.GetFileName(file)}"
+                : $"Found {bytes.Length - position} zero bytes after the last batch of {Path.GetFileName(file)}: space written ahead of an active segment's end (log.preallocate), not data");
         }
     }
 
