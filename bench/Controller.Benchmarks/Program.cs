@@ -36,7 +36,8 @@ string dataDirectory = Path.Combine(Path.GetTempPath(), "controller-bench-" + En
 var controllers = new List<ResourceBuilder>();
 Console.WriteLine($"controller benchmark: 3 voters on loopback, {topics} topics from {clients} clients, {kills} leader kills; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine("building and starting the controllers (Release)...");
-await using TestCluster cluster = await TestCluster.StartAsync(app =>
+// The data directory is ours (a fixed place the report names), so we delete it at the end.
+TestCluster cluster = await TestCluster.StartAsync(app =>
 {
     foreach (int id in ids)
     {
@@ -111,6 +112,18 @@ catch (Exception e)
     }
 
     return 1;
+}
+finally
+{
+    await cluster.DisposeAsync();
+    try
+    {
+        Directory.Delete(dataDirectory, recursive: true);
+    }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine($"could not delete {dataDirectory}: {e.Message}");
+    }
 }
 
 return 0;

@@ -76,11 +76,12 @@ public sealed class LogSegment : IDisposable
     public const int PreallocateStepBytes = 16 * 1024 * 1024;
 
     /// <summary>
-    /// The fewest bytes reserved at once: each step reserves as much as the segment already holds,
-    /// between this and <see cref="PreallocateStepBytes"/>, so a quiet partition reserves little and
-    /// a busy one reaches 16 MiB steps after a few (at most doubling the active segment's blocks).
+    /// Blocks are reserved once the segment holds this much: below it a reservation saves less
+    /// than the fallocate costs (measured with 1,000 partitions appended round-robin), and a quiet
+    /// partition reserves nothing. From there each step reserves as much as the segment already
+    /// holds, up to <see cref="PreallocateStepBytes"/> (at most doubling the active segment's blocks).
     /// </summary>
-    public const int PreallocateMinStepBytes = 64 * 1024;
+    public const int PreallocateFromBytes = 1024 * 1024;
 
     /// <summary>Where the blocks reserved by preallocate=true end (0 when none are reserved past the end).</summary>
     public long ReservedEnd => _reservedEnd;
@@ -147,7 +148,7 @@ public sealed class LogSegment : IDisposable
             LoadRollingBasedTimestamp();
         }
 
-        if (_preallocate && position + (long)records.Length > _reservedEnd)
+        if (_preallocate && position + (long)records.Length > _reservedEnd && position >= PreallocateFromBytes)
         {
             Reserve(position + (long)records.Length);
         }
@@ -689,7 +690,7 @@ public sealed class LogSegment : IDisposable
     private void Reserve(long needed)
     {
         long from = Math.Max(_reservedEnd, _size);
-        long step = Math.Clamp(_size, PreallocateMinStepBytes, PreallocateStepBytes);
+        long step = Math.Clamp(_size, PreallocateFromBytes, PreallocateStepBytes);
         long to = Math.Max(needed, Math.Min(from + step, _segmentBytes));
         if (FileUtil.TryReserve(_handle, from, to - from))
         {
@@ -706,7 +707,7 @@ public sealed class LogSegment : IDisposable
     /// Writes the batches and, in the same pwritev, zeros up to the next 64 KiB boundary of the
     /// file. The appends that follow then overwrite pages the kernel already holds, in large
     /// folios, instead of creating each page with a write that starts and ends in the middle of
-    /// pages (batches are not page aligned): on ext4 that makes a 16 KiB append about 1.7 times
+    /// pages (batches are not page aligned): on ext4 that makes a 16 KiB append about 1.8 times
     /// faster (bench/Storage.Benchmarks). Readers never see the zeros (they stop at
     /// <see cref="Size"/>); roll, truncation and close cut them off; recovery after a crash trims
     /// them (<see cref="TrailingZeroBytes"/>). Kafka's own preallocate extends the file to

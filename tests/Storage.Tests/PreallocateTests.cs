@@ -32,12 +32,7 @@ public sealed class PreallocateTests
         var records = Batches.ReadAll(log);
         Assert.Equal(100, records.Count);
         Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), records.Select(r => r.Offset));
-        if (OperatingSystem.IsLinux() && segment.ReservedEnd > 0)
-        {
-            // A small segment reserves one minimum step past its end, really allocated on disk.
-            Assert.InRange(segment.ReservedEnd, segment.Size, segment.Size + LogSegment.PreallocateMinStepBytes + 2048);
-            Assert.True(AllocatedBytes(segment.LogFilePath) >= segment.ReservedEnd, "the reservation should be allocated on disk");
-        }
+        Assert.Equal(0, segment.ReservedEnd); // a small segment reserves no blocks
     }
 
     [Fact]
@@ -56,7 +51,7 @@ public sealed class PreallocateTests
     }
 
     [Fact]
-    public void Reservations_grow_with_the_segment_and_stop_at_segment_bytes()
+    public void Reservations_start_at_1_MiB_grow_with_the_segment_and_stop_at_segment_bytes()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -65,14 +60,20 @@ public sealed class PreallocateTests
 
         using var dir = new TempDir();
         using var log = UnifiedLog.Open(dir.Sub("t-0"), Batches.SmallConfig(segmentBytes: 8 << 20) with { Preallocate = true });
-        string value = new('v', 4000);
         var reserved = new List<long>();
         while (log.ActiveSegment.BaseOffset == 0 && log.ActiveSegment.Size < (6 << 20))
         {
-            log.AppendAsLeader(Batches.Make(4, 5000, value), 0);
+            int before = log.ActiveSegment.Size;
+            log.AppendAsLeader(Batches.Make(4, 5000, Value), 0);
             LogSegment segment = log.ActiveSegment;
+            if (before < LogSegment.PreallocateFromBytes)
+            {
+                Assert.Equal(0, segment.ReservedEnd);
+                continue;
+            }
+
             Assert.True(segment.ReservedEnd == 0 || segment.ReservedEnd >= segment.Size, "the reservation covers what was written");
-            Assert.True(segment.ReservedEnd <= Math.Max(2 * segment.Size, segment.Size + LogSegment.PreallocateMinStepBytes) + (64 * 1024),
+            Assert.True(segment.ReservedEnd <= 2 * segment.Size + (64 * 1024),
                 $"reserved {segment.ReservedEnd} for a segment of {segment.Size} bytes: more than one step of its own size");
             if (reserved.Count == 0 || reserved[^1] != segment.ReservedEnd)
             {
@@ -85,10 +86,10 @@ public sealed class PreallocateTests
             return; // this file system cannot reserve: nothing more to check
         }
 
-        // Steps double while the segment grows (64 KiB, 128 KiB, …), so a few reservations cover megabytes,
-        // and none goes past segment.bytes.
-        Assert.InRange(reserved.Count, 5, 12);
+        // Steps double while the segment grows (1 MiB, 2 MiB, …), and none goes past segment.bytes.
+        Assert.InRange(reserved.Count, 2, 5);
         Assert.All(reserved, r => Assert.True(r <= 8 << 20));
+        Assert.True(AllocatedBytes(log.ActiveSegment.LogFilePath) >= reserved[^1], "the reservation should be allocated on disk");
     }
 
     [Fact]
@@ -100,46 +101,53 @@ public sealed class PreallocateTests
         }
 
         using var dir = new TempDir();
-        var log = UnifiedLog.Open(dir.Sub("t-0"), Config());
-        for (int i = 0; i < 10; i++)
-        {
-            log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
-        }
-
+        var log = UnifiedLog.Open(dir.Sub("t-0"), Config(segmentBytes: 8 << 20));
+        AppendPast(log, 1_300_000);
         var first = log.ActiveSegment;
         string firstPath = first.LogFilePath;
         Assert.True(new FileInfo(firstPath).Length > first.Size, "zeros were written ahead");
+        bool reserves = first.ReservedEnd > first.Size; // false where the file system cannot reserve
         log.Roll();
         Assert.Equal(0, first.ReservedEnd);
         Assert.Equal(0, first.FilledEnd);
         Assert.Equal(first.Size, new FileInfo(firstPath).Length);
-        Assert.True(AllocatedBytes(firstPath) < 64 * 1024, $"{AllocatedBytes(firstPath)} bytes still allocated after the roll");
+        Assert.True(AllocatedBytes(firstPath) <= first.Size + 4096, $"{AllocatedBytes(firstPath)} bytes still allocated after the roll of {first.Size}");
 
-        log.AppendAsLeader(Batches.Make(5, 2000), 0);
-        log.AppendAsLeader(Batches.Make(5, 2001), 0);
+        long truncateAt = log.LogEndOffset + 40;
+        AppendPast(log, 1_300_000);
         var active = log.ActiveSegment;
-        bool reserved = active.ReservedEnd > 0;
-        Assert.True(log.TruncateTo(55));
+        Assert.Equal(reserves, active.ReservedEnd > active.Size);
+        Assert.True(log.TruncateTo(truncateAt));
+        Assert.Equal(truncateAt, log.LogEndOffset);
         Assert.Equal(0, active.ReservedEnd);
+        Assert.Equal(0, active.FilledEnd);
         Assert.Equal(active.Size, new FileInfo(active.LogFilePath).Length);
-        if (reserved)
-        {
-            Assert.True(AllocatedBytes(active.LogFilePath) < 64 * 1024);
-        }
+        Assert.True(AllocatedBytes(active.LogFilePath) <= active.Size + 4096);
 
-        // Appends after the truncation reserve again from the new end.
-        log.AppendAsLeader(Batches.Make(5, 2002), 0);
-        Assert.Equal(60, log.LogEndOffset);
+        // Appends after the truncation write ahead (and reserve) again from the new end.
+        AppendPast(log, 1_300_000);
         var last = log.ActiveSegment;
         string activePath = last.LogFilePath;
+        long end = log.LogEndOffset;
         Assert.True(new FileInfo(activePath).Length > last.Size, "zeros were written ahead again");
+        Assert.Equal(reserves, last.ReservedEnd > last.Size);
         log.Close();
-        Assert.True(AllocatedBytes(activePath) < 64 * 1024);
         Assert.Equal(last.Size, new FileInfo(activePath).Length);
+        Assert.True(AllocatedBytes(activePath) <= last.Size + 4096);
 
-        using var reopened = UnifiedLog.Open(dir.Sub("t-0"), Config(), new UnifiedLogOptions { HadCleanShutdown = true });
-        Assert.Equal(60, reopened.LogEndOffset);
-        Assert.Equal(60, Batches.ReadAll(reopened).Count);
+        using var reopened = UnifiedLog.Open(dir.Sub("t-0"), Config(segmentBytes: 8 << 20), new UnifiedLogOptions { HadCleanShutdown = true });
+        Assert.Equal(end, reopened.LogEndOffset);
+        Assert.Equal(end, Batches.ReadAll(reopened).Count);
+    }
+
+    private static readonly string Value = new('v', 4000);
+
+    private static void AppendPast(UnifiedLog log, int segmentSize)
+    {
+        while (log.ActiveSegment.Size < segmentSize)
+        {
+            log.AppendAsLeader(Batches.Make(4, 5000, Value), 0);
+        }
     }
 
     [Fact]
