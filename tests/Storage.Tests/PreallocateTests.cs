@@ -201,19 +201,7 @@ public sealed class PreallocateTests
     {
         using var dir = new TempDir();
         string path = dir.Sub("t-0");
-        string firstPath;
-        using (var log = UnifiedLog.Open(path, Config()))
-        {
-            for (int i = 0; i < 10; i++)
-            {
-                log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
-            }
-
-            firstPath = log.ActiveSegment.LogFilePath;
-            log.Roll();
-            log.AppendAsLeader(Batches.Make(5, 2000), 0);
-            log.Close();
-        }
+        string firstPath = TwoClosedSegments(path);
 
         // A power loss after the roll's trim but before its fsync could leave the old length.
         long size = new FileInfo(firstPath).Length;
@@ -237,21 +225,8 @@ public sealed class PreallocateTests
     {
         using var dir = new TempDir();
         string path = dir.Sub("t-0");
-        string firstPath;
-        int lastBatchSize;
-        using (var log = UnifiedLog.Open(path, Config()))
-        {
-            for (int i = 0; i < 10; i++)
-            {
-                log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
-            }
-
-            lastBatchSize = Batches.Make(5, 1009).Length;
-            firstPath = log.ActiveSegment.LogFilePath;
-            log.Roll();
-            log.AppendAsLeader(Batches.Make(5, 2000), 0);
-            log.Close();
-        }
+        string firstPath = TwoClosedSegments(path);
+        int lastBatchSize = Batches.Make(5, 1009).Length;
 
         // The last batch of the first segment reads as zeros (lost in a power failure): offsets 45-49
         // are gone, so the segment after it does not continue the log and must go too.
@@ -266,6 +241,22 @@ public sealed class PreallocateTests
         Assert.Equal(lastBatchSize + Batches.Make(5, 2000).Length, reopened.LoadResult.BytesTruncated);
         Assert.Equal(1, reopened.LoadResult.SegmentsDeletedAfterCorruption);
         Assert.Equal(45, reopened.LogEndOffset);
+    }
+
+    /// <summary>Offsets 0-49 in a first segment (returned), 50-54 in a second; closed cleanly.</summary>
+    private static string TwoClosedSegments(string path)
+    {
+        using var log = UnifiedLog.Open(path, Config());
+        for (int i = 0; i < 10; i++)
+        {
+            log.AppendAsLeader(Batches.Make(5, 1000 + i), 0);
+        }
+
+        string firstPath = log.ActiveSegment.LogFilePath;
+        log.Roll();
+        log.AppendAsLeader(Batches.Make(5, 2000), 0);
+        log.Close();
+        return firstPath;
     }
 
     [Fact]
