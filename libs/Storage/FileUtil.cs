@@ -114,6 +114,7 @@ internal static partial class FileUtil
     /// </summary>
     public static unsafe void WriteThenZeros(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset, int zeroCount)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(zeroCount, MaxZeros);
         ReadOnlySpan<byte> zeros = Zeros.AsSpan(0, zeroCount);
         long done = 0;
         if (OperatingSystem.IsLinux())
@@ -172,7 +173,7 @@ internal static partial class FileUtil
     }
 
     /// <summary>The most zeros <see cref="WriteThenZeros"/> writes at once.</summary>
-    public const int MaxZeros = 1 << 20;
+    public const int MaxZeros = 64 * 1024;
 
     private static readonly byte[] Zeros = new byte[MaxZeros];
 

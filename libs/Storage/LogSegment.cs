@@ -87,7 +87,7 @@ public sealed class LogSegment : IDisposable
     public long ReservedEnd => _reservedEnd;
 
     /// <summary>preallocate=true: an append that goes past the zeros written ahead adds zeros up to the next multiple of this.</summary>
-    public const int PrefillAlignmentBytes = 64 * 1024;
+    public const int PrefillAlignmentBytes = FileUtil.MaxZeros;
 
     /// <summary>Where the zeros written ahead by preallocate=true end: the file length while it is past <see cref="Size"/> (0 when none).</summary>
     public long FilledEnd => _filledEnd;
