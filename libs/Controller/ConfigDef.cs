@@ -41,7 +41,8 @@ public sealed record ConfigKey(
     long? Min = null,
     IReadOnlyList<string>? ValidValues = null,
     IReadOnlyList<ConfigSynonym>? Synonyms = null,
-    bool DynamicallyUpdatable = false)
+    bool DynamicallyUpdatable = false,
+    double? MaxDouble = null)
 {
     /// <summary>Null when <paramref name="value"/> is valid, else Kafka's ConfigException message.</summary>
     public string? Validate(string value)
@@ -82,6 +83,21 @@ public sealed record ConfigKey(
                 return null;
             }
 
+            case ConfigType.Double:
+            {
+                if (!double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || !double.IsFinite(d))
+                {
+                    return Invalid("Not a number of type DOUBLE");
+                }
+
+                if (Min is { } atLeast && d < atLeast)
+                {
+                    return Invalid($"Value must be at least {atLeast}");
+                }
+
+                return MaxDouble is { } atMost && d > atMost ? Invalid($"Value must be no more than {atMost.ToString(CultureInfo.InvariantCulture)}") : null;
+            }
+
             case ConfigType.String:
                 return ValidValues is not null && !ValidValues.Contains(trimmed, StringComparer.Ordinal)
                     ? Invalid($"String must be one of: {string.Join(", ", ValidValues)}")
@@ -107,6 +123,17 @@ public static class TopicConfigs
     public const string CompressionType = "compression.type";
     public const string DeleteRetentionMs = "delete.retention.ms";
     public const string UncleanLeaderElectionEnable = "unclean.leader.election.enable";
+    public const string MessageTimestampType = "message.timestamp.type";
+    public const string SegmentJitterMs = "segment.jitter.ms";
+    public const string SegmentIndexBytes = "segment.index.bytes";
+    public const string IndexIntervalBytes = "index.interval.bytes";
+    public const string FlushMessages = "flush.messages";
+    public const string FlushMs = "flush.ms";
+    public const string MinCleanableDirtyRatio = "min.cleanable.dirty.ratio";
+    public const string MinCompactionLagMs = "min.compaction.lag.ms";
+    public const string MaxCompactionLagMs = "max.compaction.lag.ms";
+    public const string FileDeleteDelayMs = "file.delete.delay.ms";
+    public const string Preallocate = "preallocate";
 
     public static IReadOnlyDictionary<string, ConfigKey> All { get; } = new ConfigKey[]
     {
@@ -120,6 +147,19 @@ public static class TopicConfigs
         new(CompressionType, ConfigType.String, "producer", "The final compression type of the topic.", ValidValues: ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"], Synonyms: [new("compression.type")]),
         new(DeleteRetentionMs, ConfigType.Long, "86400000", "How long delete tombstones are kept for compacted topics.", Min: 0, Synonyms: [new("log.cleaner.delete.retention.ms")]),
         new(UncleanLeaderElectionEnable, ConfigType.Boolean, "false", "Whether replicas not in the ISR may be elected leader as a last resort (data may be lost).", Synonyms: [new("unclean.leader.election.enable")]),
+
+        // Honored by the brokers' storage (libs/Storage LogConfig reads the same names and ranges).
+        new(MessageTimestampType, ConfigType.String, "CreateTime", "Whether a record's timestamp is the producer's (CreateTime) or the broker's append time (LogAppendTime).", ValidValues: ["CreateTime", "LogAppendTime"], Synonyms: [new("log.message.timestamp.type")]),
+        new(SegmentJitterMs, ConfigType.Long, "0", "The maximum random jitter subtracted from segment.ms to avoid rolling every segment at once.", Min: 0, Synonyms: [new("log.roll.jitter.ms"), new("log.roll.jitter.hours", 3_600_000)]),
+        new(SegmentIndexBytes, ConfigType.Int, "10485760", "The size of the index that maps offsets to file positions.", Min: 4, Synonyms: [new("log.index.size.max.bytes")]),
+        new(IndexIntervalBytes, ConfigType.Int, "4096", "How often an entry is added to the offset index, in bytes.", Min: 0, Synonyms: [new("log.index.interval.bytes")]),
+        new(FlushMessages, ConfigType.Long, "9223372036854775807", "Records written before the log is fsynced.", Min: 1, Synonyms: [new("log.flush.interval.messages")]),
+        new(FlushMs, ConfigType.Long, "9223372036854775807", "Milliseconds between fsyncs of the log.", Min: 0, Synonyms: [new("log.flush.interval.ms")]),
+        new(MinCleanableDirtyRatio, ConfigType.Double, "0.5", "The least share of a compacted log that must be uncleaned before the cleaner rewrites it.", Min: 0, Synonyms: [new("log.cleaner.min.cleanable.ratio")], MaxDouble: 1),
+        new(MinCompactionLagMs, ConfigType.Long, "0", "The minimum time a record stays uncompacted.", Min: 0, Synonyms: [new("log.cleaner.min.compaction.lag.ms")]),
+        new(MaxCompactionLagMs, ConfigType.Long, "9223372036854775807", "The maximum time a record may stay uncompacted.", Min: 1, Synonyms: [new("log.cleaner.max.compaction.lag.ms")]),
+        new(FileDeleteDelayMs, ConfigType.Long, "60000", "How long a deleted segment's files are kept before they are removed.", Min: 0, Synonyms: [new("log.segment.delete.delay.ms")]),
+        new(Preallocate, ConfigType.Boolean, "true", "Grow the active segment ahead of its data (zeros to a 64 KiB boundary, reserved blocks from 1 MiB); Kafka's default is false.", Synonyms: [new("log.preallocate")]),
     }.ToDictionary(k => k.Name, StringComparer.Ordinal);
 
     /// <summary>Null when the topic config is known and valid, else the INVALID_CONFIG message.</summary>

@@ -93,6 +93,12 @@ public sealed class TopicTests
     [InlineData("compression.type", "brotli", "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer")]
     [InlineData("min.insync.replicas", "0", "Value must be at least 1")]
     [InlineData("unclean.leader.election.enable", "maybe", "Expected value to be either true or false")]
+    [InlineData("message.timestamp.type", "Now", "String must be one of: CreateTime, LogAppendTime")]
+    [InlineData("min.cleanable.dirty.ratio", "1.5", "Value must be no more than 1")]
+    [InlineData("min.cleanable.dirty.ratio", "-0.1", "Value must be at least 0")]
+    [InlineData("min.cleanable.dirty.ratio", "half", "Not a number of type DOUBLE")]
+    [InlineData("flush.messages", "0", "Value must be at least 1")]
+    [InlineData("preallocate", "yes", "Expected value to be either true or false")]
     public void BadTopicConfigsAreInvalidConfig(string key, string value, string message)
     {
         var h = Cluster();
