@@ -66,6 +66,8 @@ try
         ("append preallocate=false pre-validated", () => AppendOne(root, batch, appends, validated: true, read: false, preallocate: false)),
         ("1000 partitions", () => Partitions(root, batch, appends, out _)),
         ("pwrite loop 1000 files", () => PWriteFiles(root, batch, appends, 1000)),
+        ("pwrite loop 1000 files bs=16k", () => PWriteFiles(root, new byte[16384], (int)(bytes / 16384), 1000)),
+        ("pwrite+zeros loop 1000 files", () => PWriteFiles(root, batch, appends, 1000, zerosToAlignment: 65536)),
     };
     if (only is not null)
     {
@@ -121,6 +123,9 @@ try
     PrintRatio("1000 partitions / dd bs=16k", Ratio(7, 0), "");
     PrintRatio("1000 partitions / pwrite loop 1000 files", Ratio(7, 8), "");
     PrintRatio("pwrite loop 1000 files / pwrite loop", Ratio(8, 2), "");
+    PrintRatio("pwrite loop 1000 files bs=16k / dd bs=16k", Ratio(9, 0), "");
+    PrintRatio("1000 partitions / pwrite+zeros loop 1000 files", Ratio(7, 10), "");
+    PrintRatio("pwrite+zeros loop 1000 files / append", Ratio(10, 3), "");
     Console.WriteLine();
 
     Sync();
@@ -206,8 +211,13 @@ static double PWrite(string root, byte[] batch, int appends)
 
 // The pwrite loop over `files` files round-robin, opened and written once each before the clock
 // starts (as the 1000-partition test does): the kernel's own cost of spreading writes over files.
-static double PWriteFiles(string root, byte[] batch, int appends, int files)
+// With zerosToAlignment, a write that passes the file's end carries zeros up to the next multiple
+// of it in the same pwritev, as the log does with log.preallocate=true (libs/Storage/README.md):
+// the technique without the engine.
+static double PWriteFiles(string root, byte[] batch, int appends, int files, int zerosToAlignment = 0)
 {
+    byte[] zeros = new byte[Math.Max(zerosToAlignment, 1)];
+    var filled = new long[files];
     string dir = Path.Combine(root, "pwrite-files");
     Directory.CreateDirectory(dir);
     var handles = new Microsoft.Win32.SafeHandles.SafeFileHandle[files];
@@ -225,8 +235,19 @@ static double PWriteFiles(string root, byte[] batch, int appends, int files)
         for (int i = 0; i < appends; i++)
         {
             int f = i % files;
-            RandomAccess.Write(handles[f], batch, positions[f]);
-            positions[f] += batch.Length;
+            long end = positions[f] + batch.Length;
+            if (zerosToAlignment > 0 && end > filled[f])
+            {
+                long alignedEnd = (end + zerosToAlignment - 1) / zerosToAlignment * zerosToAlignment;
+                RandomAccess.Write(handles[f], [batch, zeros.AsMemory(0, (int)(alignedEnd - end))], positions[f]);
+                filled[f] = alignedEnd;
+            }
+            else
+            {
+                RandomAccess.Write(handles[f], batch, positions[f]);
+            }
+
+            positions[f] = end;
         }
 
         sw.Stop();
