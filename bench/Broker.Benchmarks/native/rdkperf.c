@@ -13,7 +13,9 @@
  * rdkperf latency <bootstrap> <topic> <rate> <seconds> <size> <acks>
  *     A consumer thread reads the topic from its end while the producer sends <rate> records/s
  *     with the send time (CLOCK_MONOTONIC ns) in the first 8 bytes of each value.
- *     Prints {"sent","received","p50","p99","max"} (ms).
+ *     Prints {"sent","received","p50","p99","max"} (ms). With RDKPERF_TIMELINE set in the
+ *     environment it also prints to stderr, per second of send time, p50/max of the produce
+ *     acknowledgement and of produce->consume (to see a cluster's warm-up).
  * Extra key=value arguments on produce are passed to the producer's configuration.
  * Exit code 0 on success, 1 when the cluster refuses or a record is lost.
  */
@@ -48,6 +50,23 @@ static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
 
 static long delivered, failed;
 
+/* Per-second timeline of the latency run (stderr), when RDKPERF_TIMELINE is set: for each second
+ * of sending, p50/max of the produce acknowledgement (delivery report) and of produce-to-consume. */
+#define TIMELINE_SECONDS 600
+static uint64_t timeline_start_ns; /* 0: no timeline */
+static double *ack_latencies;
+static long ack_count, ack_capacity;
+static uint64_t *ack_sent;
+
+static void record_ack(const rd_kafka_message_t *m) {
+    if (!timeline_start_ns || m->len < 8 || ack_count >= ack_capacity) return;
+    uint64_t sent;
+    memcpy(&sent, m->payload, 8);
+    if (sent < timeline_start_ns) return;
+    ack_sent[ack_count] = sent;
+    ack_latencies[ack_count++] = (now_ns() - sent) / 1e6;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     (void)opaque;
@@ -55,6 +74,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (failed++ < 5) fprintf(stderr, "delivery failed: %s\n", rd_kafka_err2str(m->err));
     } else {
         delivered++;
+        record_ack(m);
     }
 }
 
@@ -199,6 +219,7 @@ struct reader {
     volatile char partition_seen[1024]; /* a record of this partition was read */
     volatile uint64_t from_ns;   /* only records sent at or after this time are measured */
     double *latencies;
+    uint64_t *sent;              /* send time of each measured latency */
     long capacity, count;
 };
 
@@ -212,7 +233,10 @@ static void *read_latencies(void *arg) {
             memcpy(&sent, m->payload, 8);
             r->seen++;
             if (m->partition >= 0 && m->partition < 1024) r->partition_seen[m->partition] = 1;
-            if (sent >= r->from_ns && r->count < r->capacity) r->latencies[r->count++] = (now_ns() - sent) / 1e6;
+            if (sent >= r->from_ns && r->count < r->capacity) {
+                r->sent[r->count] = sent;
+                r->latencies[r->count++] = (now_ns() - sent) / 1e6;
+            }
         }
         rd_kafka_message_destroy(m);
     }
@@ -224,10 +248,36 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Prints, per second of send time, the count, p50 and max of the latencies sent in that second. */
+static void print_timeline(const char *what, const uint64_t *sent, const double *latencies, long n, uint64_t start_ns) {
+    long start[TIMELINE_SECONDS + 1] = {0};
+    for (long i = 0; i < n; i++) {
+        uint64_t second = (sent[i] - start_ns) / 1000000000ull;
+        if (second < TIMELINE_SECONDS) start[second + 1]++;
+    }
+    for (int s = 0; s < TIMELINE_SECONDS; s++) start[s + 1] += start[s];
+    double *sorted = malloc(sizeof(double) * (n ? n : 1));
+    long fill[TIMELINE_SECONDS];
+    memcpy(fill, start, sizeof fill);
+    for (long i = 0; i < n; i++) {
+        uint64_t second = (sent[i] - start_ns) / 1000000000ull;
+        if (second < TIMELINE_SECONDS) sorted[fill[second]++] = latencies[i];
+    }
+    for (int s = 0; s < TIMELINE_SECONDS; s++) {
+        long k = start[s + 1] - start[s];
+        if (!k) continue;
+        double *bucket = sorted + start[s];
+        qsort(bucket, k, sizeof(double), cmp_double);
+        fprintf(stderr, "%s second %3d: %7ld records, p50 %9.3f ms, max %9.3f ms\n", what, s, k, bucket[k / 2], bucket[k - 1]);
+    }
+    free(sorted);
+}
+
 static int latency(const char *bootstrap, const char *topic, double rate, double seconds, int size, const char *acks) {
     struct reader r = {.rk = new_consumer(bootstrap, topic, RD_KAFKA_OFFSET_END, "5"), .from_ns = UINT64_MAX};
     r.capacity = (long)(rate * seconds) + 1000;
     r.latencies = malloc(sizeof(double) * r.capacity);
+    r.sent = malloc(sizeof(uint64_t) * r.capacity);
     pthread_t thread;
     pthread_create(&thread, NULL, read_latencies, &r);
     char *linger[] = {strdup("linger.ms=1")};
@@ -265,6 +315,12 @@ static int latency(const char *bootstrap, const char *topic, double rate, double
     rd_kafka_flush(rk, 10000);
     delivered = failed = 0;
     r.from_ns = now_ns();
+    if (getenv("RDKPERF_TIMELINE")) {
+        ack_capacity = r.capacity;
+        ack_latencies = malloc(sizeof(double) * ack_capacity);
+        ack_sent = malloc(sizeof(uint64_t) * ack_capacity);
+        timeline_start_ns = r.from_ns;
+    }
     long sent = 0;
     double start = now_seconds();
     while (now_seconds() - start < seconds) {
@@ -285,6 +341,10 @@ static int latency(const char *bootstrap, const char *topic, double rate, double
     r.done = 1;
     pthread_join(thread, NULL);
     long n = r.count;
+    if (timeline_start_ns) {
+        print_timeline("ack", ack_sent, ack_latencies, ack_count, timeline_start_ns);
+        print_timeline("e2e", r.sent, r.latencies, n, timeline_start_ns);
+    }
     qsort(r.latencies, n, sizeof(double), cmp_double);
     printf("{\"sent\": %ld, \"received\": %ld, \"failed\": %ld, \"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f}\n", sent, n, failed,
            n ? r.latencies[n / 2] : -1.0, n ? r.latencies[(long)(n * 0.99) < n ? (long)(n * 0.99) : n - 1] : -1.0, n ? r.latencies[n - 1] : -1.0);
