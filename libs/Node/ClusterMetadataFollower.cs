@@ -15,10 +15,14 @@ namespace Aspire.Kafka.Node;
 /// observer mode + MetadataLoader + publishers): a <see cref="KafkaRaftCore"/> that is not a
 /// voter fetches the log from the Raft leader (asking the voters in turn when it knows none),
 /// truncates on divergence and installs the leader's snapshot when it is behind the log start,
-/// exactly as a voter's follower state does. The log is kept in memory (the metadata log is
-/// small, and a restarted node re-fetches it, as a fresh Kafka observer would). Committed
-/// records are applied to a <see cref="MetadataLoader"/>; every <see cref="IMetadataListener"/>
-/// sees each update in log order on this loop.
+/// exactly as a voter's follower state does. The log is kept in memory (a restarted node
+/// re-fetches it, as a fresh Kafka observer would). Committed records are applied to a
+/// <see cref="MetadataLoader"/>; every <see cref="IMetadataListener"/> sees each update in log
+/// order on this loop. As Kafka's brokers do (KIP-630), the node snapshots its applied image by
+/// <see cref="SnapshotPolicy"/> (metadata.log.max.record.bytes.between.snapshots,
+/// metadata.log.max.snapshot.interval.ms), which drops the log entries below the snapshot: the
+/// log only grows (a NoOpRecord every metadata.max.idle.interval.ms when nothing else happens),
+/// so without it a long-running node's memory would too.
 /// </summary>
 public sealed partial class ClusterMetadataFollower : BackgroundService
 {
@@ -41,6 +45,10 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
     private volatile int _leaderId = -1;
     private long _highWatermark;
     private int _snapshotsLoaded;
+    private int _snapshotsCreated;
+    private long _logStartOffset;
+    private volatile byte[]? _latestSnapshot;
+    private readonly SnapshotPolicy _snapshotPolicy;
 
     public ClusterMetadataFollower(NodeSettings settings, IServiceProvider services, ILoggerFactory loggerFactory)
     {
@@ -50,6 +58,7 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
         _services = services;
         _logger = loggerFactory.CreateLogger<ClusterMetadataFollower>();
         _voters = settings.Voters.ToDictionary(v => v.Id);
+        _snapshotPolicy = new SnapshotPolicy(settings.MaxRecordBytesBetweenSnapshots, settings.MaxSnapshotIntervalMs, NowMs);
         _client = new NetworkClient(new KafkaClientOptions
         {
             ClientId = $"raft-observer-{settings.NodeId}",
@@ -75,6 +84,15 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
 
     /// <summary>How many leader snapshots this node installed (it was behind the leader's log start).</summary>
     public int SnapshotsLoaded => Volatile.Read(ref _snapshotsLoaded);
+
+    /// <summary>How many snapshots of its own applied image this node made (each dropped the log entries below it).</summary>
+    public int SnapshotsCreated => Volatile.Read(ref _snapshotsCreated);
+
+    /// <summary>The first offset this node still holds as a log entry (the latest snapshot's end, or 0).</summary>
+    public long LogStartOffset => Interlocked.Read(ref _logStartOffset);
+
+    /// <summary>The latest snapshot this node made, in Kafka's snapshot format (null before the first).</summary>
+    internal byte[]? LatestSnapshot => _latestSnapshot;
 
     /// <summary>Completes when an applied image satisfies <paramref name="condition"/> (checked at once and after every update).</summary>
     public Task<MetadataImage> WaitForAsync(Func<MetadataImage, bool> condition, CancellationToken cancellationToken)
@@ -227,6 +245,36 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
             core.Advance(ready);
             ApplyCommitted(core.HighWatermark);
         }
+
+        MaybeCreateSnapshot(NowMs);
+    }
+
+    /// <summary>
+    /// Snapshots the applied image when <see cref="SnapshotPolicy"/> says so: Kafka's snapshot format
+    /// (RaftSnapshotCodec) at the applied offset, stored in the log, which drops the entries below.
+    /// Only committed, applied entries go; the divergence checks of later fetches only ever
+    /// truncate above the high watermark, and a leader that no longer has our offset sends its own
+    /// snapshot as before.
+    /// </summary>
+    private void MaybeCreateSnapshot(long nowMs)
+    {
+        KafkaRaftCore core = _core!;
+        long applied = _appliedOffset;
+        if (applied <= _log.StartOffset || applied > core.HighWatermark || !_snapshotPolicy.IsDue(nowMs))
+        {
+            return;
+        }
+
+        int epoch = _log.EpochAt(applied - 1) ?? core.Epoch;
+        List<ReadOnlyMemory<byte>> records = [.. _image.ToRecords().Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r))];
+        byte[] bytes = RaftSnapshotCodec.Encode(new SnapshotId(applied, epoch), records, nowMs);
+        long entriesBefore = _log.EndOffset - _log.StartOffset;
+        SnapshotId id = core.CreateSnapshot(applied, bytes);
+        _latestSnapshot = bytes;
+        Interlocked.Exchange(ref _logStartOffset, _log.StartOffset);
+        Interlocked.Increment(ref _snapshotsCreated);
+        LogSnapshotCreated(id.ToString(), records.Count, bytes.Length, _snapshotPolicy.BytesSinceSnapshot, entriesBefore - (_log.EndOffset - _log.StartOffset));
+        _snapshotPolicy.Reset(nowMs);
     }
 
     private void LoadSnapshot(SnapshotId id)
@@ -235,7 +283,9 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
         var records = RaftSnapshotCodec.Decode(_log.SnapshotData).Select(MetadataRecordSerde.Read).ToList();
         MetadataUpdate update = _loader.LoadSnapshot(records, new MetadataProvenance(id.EndOffset - 1, id.Epoch));
         Interlocked.Exchange(ref _appliedOffset, id.EndOffset);
+        Interlocked.Exchange(ref _logStartOffset, _log.StartOffset);
         Interlocked.Increment(ref _snapshotsLoaded);
+        _snapshotPolicy.Reset(NowMs);
         LogSnapshotLoaded(id.ToString(), records.Count);
         Publish(update);
     }
@@ -263,6 +313,7 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
                 if (entry.Kind == RaftEntryKind.Data)
                 {
                     batch.Add(MetadataLogRecord.Decode(entry.Offset, entry.Epoch, entry.Payload));
+                    _snapshotPolicy.Applied(entry.Payload.Length);
                 }
 
                 applied = entry.Offset + 1;
@@ -364,6 +415,9 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded metadata snapshot {SnapshotId} ({Records} records)")]
     private partial void LogSnapshotLoaded(string snapshotId, int records);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created metadata snapshot {SnapshotId} ({Records} records, {Bytes} bytes) after {AppliedBytes} bytes of records; dropped {Entries} log entries below it")]
+    private partial void LogSnapshotCreated(string snapshotId, int records, int bytes, long appliedBytes, long entries);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Metadata listener {Listener} failed on the update up to offset {Offset}")]
     private partial void LogListenerFailed(string listener, long offset, Exception exception);

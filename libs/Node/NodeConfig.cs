@@ -25,6 +25,8 @@ public static class NodeConfig
     public const string NumPartitions = "num.partitions";
     public const string DefaultReplicationFactor = "default.replication.factor";
     public const string ControlledShutdownTimeoutMs = "controlled.shutdown.timeout.ms";
+    public const string MaxRecordBytesBetweenSnapshots = "metadata.log.max.record.bytes.between.snapshots";
+    public const string MaxSnapshotIntervalMs = "metadata.log.max.snapshot.interval.ms";
 
     public static ConfigDef Create() => new ConfigDef()
         .Define(QuorumVoters, ConfigType.List, Importance.High, "The controller quorum's voters: id@host:port,… (required).")
@@ -42,5 +44,9 @@ public static class NodeConfig
         .Define(NumPartitions, ConfigType.Int, 1, Range.AtLeast(1), Importance.Medium, "Partitions of an auto-created topic.")
         .Define(DefaultReplicationFactor, ConfigType.Short, (short)1, Range.AtLeast(1), Importance.Medium, "Replication factor of an auto-created topic.")
         .Define(ControlledShutdownTimeoutMs, ConfigType.Long, 30000L, Range.AtLeast(0), Importance.Medium,
-            "At SIGTERM, how long this node waits for the controller to move its leaderships away before it stops anyway.");
+            "At SIGTERM, how long this node waits for the controller to move its leaderships away before it stops anyway.")
+        .Define(MaxRecordBytesBetweenSnapshots, ConfigType.Long, 20L * 1024 * 1024, Range.AtLeast(1), Importance.High,
+            "Bytes of applied metadata records after which this node snapshots its metadata image and drops the log entries below it (it keeps the log in memory).")
+        .Define(MaxSnapshotIntervalMs, ConfigType.Long, 3_600_000L, Range.AtLeast(0), Importance.High,
+            "Longest time between this node's metadata snapshots while new records were applied (0: only by bytes).");
 }

@@ -24,7 +24,9 @@ public sealed record NodeSettings(
     bool AutoCreateTopics,
     int NumPartitions,
     short DefaultReplicationFactor,
-    long ControlledShutdownTimeoutMs)
+    long ControlledShutdownTimeoutMs,
+    long MaxRecordBytesBetweenSnapshots,
+    long MaxSnapshotIntervalMs)
 {
     /// <summary>Builds the settings or throws <see cref="InvalidOperationException"/> with one sentence saying what is wrong.</summary>
     public static NodeSettings From(KafkaConfig config, NodeRole role, Func<string, string?> environment)
@@ -99,7 +101,9 @@ public sealed record NodeSettings(
             config.GetBoolean(NodeConfig.AutoCreateTopicsEnable),
             config.GetInt(NodeConfig.NumPartitions),
             config.GetShort(NodeConfig.DefaultReplicationFactor),
-            config.GetLong(NodeConfig.ControlledShutdownTimeoutMs));
+            config.GetLong(NodeConfig.ControlledShutdownTimeoutMs),
+            config.GetLong(NodeConfig.MaxRecordBytesBetweenSnapshots),
+            config.GetLong(NodeConfig.MaxSnapshotIntervalMs));
     }
 
     /// <summary>

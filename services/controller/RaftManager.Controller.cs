@@ -24,8 +24,7 @@ public sealed partial class RaftManager
     private long _activateAtOffset = long.MaxValue;
     private long _nextControllerTickMs;
     private volatile MetadataImage _committedImage = MetadataImage.Empty;
-    private long _bytesSinceSnapshot;
-    private long _lastSnapshotMs = NowMs;
+    private readonly SnapshotPolicy _snapshotPolicy;
 
     /// <summary>The metadata every voter has replayed (committed records only).</summary>
     public MetadataImage CommittedImage => _committedImage;
@@ -161,7 +160,7 @@ public sealed partial class RaftManager
                 {
                     foreach (ReadOnlyMemory<byte> value in values)
                     {
-                        _bytesSinceSnapshot += value.Length;
+                        _snapshotPolicy.Applied(value.Length);
                     }
 
                     // Followers' and the active controller's own records alike: Replay is the one way into CommittedImage.
@@ -202,9 +201,7 @@ public sealed partial class RaftManager
             return;
         }
 
-        bool bytesDue = _bytesSinceSnapshot >= _settings.MaxRecordBytesBetweenSnapshots;
-        bool timeDue = _settings.MaxSnapshotIntervalMs > 0 && nowMs - _lastSnapshotMs >= _settings.MaxSnapshotIntervalMs && _bytesSinceSnapshot > 0;
-        if (!bytesDue && !timeDue)
+        if (!_snapshotPolicy.IsDue(nowMs))
         {
             return;
         }
@@ -214,9 +211,8 @@ public sealed partial class RaftManager
         List<ReadOnlyMemory<byte>> records = [.. image.ToRecords().Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r))];
         byte[] bytes = RaftSnapshotCodec.Encode(new SnapshotId(_appliedOffset, epoch), records, nowMs);
         SnapshotId id = core.CreateSnapshot(_appliedOffset, bytes);
-        LogSnapshotCreated(id.ToString(), records.Count, bytes.Length, _bytesSinceSnapshot, log.StartOffset);
-        _bytesSinceSnapshot = 0;
-        _lastSnapshotMs = nowMs;
+        LogSnapshotCreated(id.ToString(), records.Count, bytes.Length, _snapshotPolicy.BytesSinceSnapshot, log.StartOffset);
+        _snapshotPolicy.Reset(nowMs);
     }
 
     /// <summary>Replaces the QuorumController's committed state with snapshot <paramref name="id"/> (at start, or after FetchSnapshot installed it).</summary>
@@ -234,8 +230,7 @@ public sealed partial class RaftManager
         _committedImage = image;
         // The snapshot replaces the state: replay resumes right after it (the log holds nothing below).
         _appliedOffset = id.EndOffset;
-        _bytesSinceSnapshot = 0;
-        _lastSnapshotMs = nowMs;
+        _snapshotPolicy.Reset(nowMs);
         LogSnapshotLoaded(id.ToString(), image.Topics.TopicsById.Count, image.Cluster.Nodes.Count);
     }
 

@@ -47,6 +47,7 @@ public sealed partial class RaftManager : BackgroundService
         // and the peers' connections only close once their Raft loops let go of them.
         lifetime.ApplicationStopping.Register(() => _loopStop.Cancel());
         _settings = settings;
+        _snapshotPolicy = new SnapshotPolicy(settings.MaxRecordBytesBetweenSnapshots, settings.MaxSnapshotIntervalMs, NowMs);
         _logger = logger;
         _peers = settings.Voters.Where(v => v.Id != settings.NodeId).ToDictionary(v => v.Id, v => new KafkaNode(v.Id, v.Host, v.Port));
         _client = new NetworkClient(new KafkaClientOptions

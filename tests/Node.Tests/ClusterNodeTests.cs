@@ -5,6 +5,7 @@ using Aspire.Kafka.Hosting;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
+using Aspire.Kafka.Raft;
 using Microsoft.Extensions.Hosting;
 using Aspire.Kafka.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -130,7 +131,76 @@ public sealed class ClusterNodeTests
         }
     }
 
-    private static WebApplication BuildNode(int nodeId, int port, int httpPort, string logDir, string voters, string clusterId)
+    [Fact]
+    public async Task A_node_snapshots_its_applied_metadata_and_drops_the_log_below_it()
+    {
+        ResourceBuilder? controllerResource = null;
+        await using TestCluster cluster = await TestCluster.StartAsync(app =>
+        {
+            controllerResource = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
+                .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
+            // A NoOpRecord every 20 ms: the log grows while nothing happens, as it does every 500 ms by default.
+            controllerResource.WithConfig("controller.quorum.voters", () => $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}")
+                .WithConfig("metadata.max.idle.interval.ms", "20");
+        });
+        string clusterId = controllerResource!.Resource.ClusterId!;
+        string voters = $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}";
+        string logDir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(logDir);
+        new MetaProperties(1, clusterId, NodeId, null).Write(logDir);
+        int port = FreePort();
+        try
+        {
+            await using WebApplication app = BuildNode(NodeId, port, FreePort(), logDir, voters, clusterId, "metadata.log.max.snapshot.interval.ms=200");
+            await app.StartAsync();
+            ClusterMetadataFollower follower = app.Services.GetRequiredService<ClusterMetadataFollower>();
+            await app.Services.GetRequiredService<NodeLifecycleManager>().Unfenced.WaitAsync(TimeSpan.FromSeconds(30));
+
+            await using var client = new KafkaClient(new KafkaClientOptions { BootstrapServers = [$"127.0.0.1:{port}"], RequestTimeout = TimeSpan.FromSeconds(15) });
+            (await client.CreateTopicsAsync([new NewTopic("orders", 2, 1)])).Single().ThrowIfError();
+            await follower.WaitForAsync(i => i.Topics.GetTopic("orders") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+            // Snapshots keep coming while NoOps are applied, and each moves the log start up.
+            long appliedWithOrders = follower.AppliedOffset;
+            int createdBefore = follower.SnapshotsCreated;
+            await PollAsync(() => follower.SnapshotsCreated >= createdBefore + 3 && follower.LogStartOffset >= appliedWithOrders, TimeSpan.FromSeconds(30),
+                () => $"snapshots created {follower.SnapshotsCreated} (from {createdBefore}), log start {follower.LogStartOffset}, applied {follower.AppliedOffset}");
+
+            // The latest snapshot is the applied image in Kafka's snapshot format.
+            byte[] snapshot = follower.LatestSnapshot ?? throw new InvalidOperationException("no snapshot");
+            MetadataImage fromSnapshot = MetadataImage.FromRecords(
+                RaftSnapshotCodec.Decode(snapshot).Select(MetadataRecordSerde.Read), MetadataImage.Empty.Provenance);
+            Assert.Equal(2, fromSnapshot.Topics.GetTopic("orders")!.Partitions.Count);
+            Assert.NotNull(fromSnapshot.Cluster.Node(NodeId));
+
+            // Following goes on past the dropped prefix.
+            (await client.CreateTopicsAsync([new NewTopic("after-snapshots", 1, 1)])).Single().ThrowIfError();
+            MetadataImage image = await follower.WaitForAsync(i => i.Topics.GetTopic("after-snapshots") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.NotNull(image.Topics.GetTopic("orders"));
+            Assert.Equal(0, follower.SnapshotsLoaded);
+            await app.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(logDir, recursive: true);
+        }
+    }
+
+    private static async Task PollAsync(Func<bool> condition, TimeSpan timeout, Func<string> state)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (!condition())
+        {
+            if (deadline.IsCancellationRequested)
+            {
+                Assert.Fail($"not reached within {timeout.TotalSeconds} s: {state()}");
+            }
+
+            await Task.Delay(20, CancellationToken.None); // polling interval of a deadline-bounded wait
+        }
+    }
+
+    private static WebApplication BuildNode(int nodeId, int port, int httpPort, string logDir, string voters, string clusterId, params string[] overrides)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder();
         builder.AddServiceDefaults(o =>
@@ -146,6 +216,7 @@ public sealed class ClusterNodeTests
                 "--override", $"log.dirs={logDir}",
                 "--override", $"controller.quorum.voters={voters}",
                 "--override", "broker.heartbeat.interval.ms=500",
+                .. overrides.SelectMany(o => new[] { "--override", o }),
             ];
         });
         NodeSettings settings = builder.AddClusterNode(NodeRole.Broker);
