@@ -26,21 +26,11 @@ public sealed class ClusterNodeTests
     [Fact]
     public async Task A_node_registers_follows_the_log_forwards_admin_requests_and_shuts_down_in_a_controlled_way()
     {
-        ResourceBuilder? controllerResource = null;
-        await using TestCluster cluster = await TestCluster.StartAsync(app =>
-        {
-            controllerResource = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
-                .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            controllerResource.WithConfig("controller.quorum.voters", () => $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}")
-                // Snapshot often and keep small segments, so a node started later must fetch the snapshot.
-                .WithConfig("metadata.log.max.record.bytes.between.snapshots", "4096")
-                .WithConfig("metadata.log.segment.bytes", "8192");
-        });
-        string clusterId = controllerResource!.Resource.ClusterId!;
-        string voters = $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}";
-        string logDir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(logDir);
-        new MetaProperties(1, clusterId, NodeId, null).Write(logDir);
+        // Snapshot often and keep small segments, so a node started later must fetch the snapshot.
+        (TestCluster started, string clusterId, string voters) = await StartControllerAsync(
+            ("metadata.log.max.record.bytes.between.snapshots", "4096"), ("metadata.log.segment.bytes", "8192"));
+        await using TestCluster cluster = started;
+        string logDir = NewLogDir(clusterId, NodeId);
         int port = FreePort();
         int httpPort = FreePort();
         try
@@ -100,9 +90,7 @@ public sealed class ClusterNodeTests
                 (await client.CreateTopicsAsync([new NewTopic($"filler-{i}", 2, 1)])).Single().ThrowIfError();
             }
 
-            string lateDir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(lateDir);
-            new MetaProperties(1, clusterId, NodeId + 1, null).Write(lateDir);
+            string lateDir = NewLogDir(clusterId, NodeId + 1);
             try
             {
                 await using WebApplication late = BuildNode(NodeId + 1, FreePort(), FreePort(), lateDir, voters, clusterId);
@@ -134,20 +122,10 @@ public sealed class ClusterNodeTests
     [Fact]
     public async Task A_node_snapshots_its_applied_metadata_and_drops_the_log_below_it()
     {
-        ResourceBuilder? controllerResource = null;
-        await using TestCluster cluster = await TestCluster.StartAsync(app =>
-        {
-            controllerResource = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
-                .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            // A NoOpRecord every 20 ms: the log grows while nothing happens, as it does every 500 ms by default.
-            controllerResource.WithConfig("controller.quorum.voters", () => $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}")
-                .WithConfig("metadata.max.idle.interval.ms", "20");
-        });
-        string clusterId = controllerResource!.Resource.ClusterId!;
-        string voters = $"1@{controllerResource.Resource.GetEndpoint("CONTROLLER")!.Address}";
-        string logDir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(logDir);
-        new MetaProperties(1, clusterId, NodeId, null).Write(logDir);
+        // A NoOpRecord every 20 ms: the log grows while nothing happens, as it does every 500 ms by default.
+        (TestCluster started, string clusterId, string voters) = await StartControllerAsync(("metadata.max.idle.interval.ms", "20"));
+        await using TestCluster cluster = started;
+        string logDir = NewLogDir(clusterId, NodeId);
         int port = FreePort();
         try
         {
@@ -184,6 +162,32 @@ public sealed class ClusterNodeTests
         {
             Directory.Delete(logDir, recursive: true);
         }
+    }
+
+    /// <summary>One controller process (the quorum) with <paramref name="configs"/>: the cluster, its id and controller.quorum.voters.</summary>
+    private static async Task<(TestCluster Cluster, string ClusterId, string Voters)> StartControllerAsync(params (string Key, string Value)[] configs)
+    {
+        ResourceBuilder? controller = null;
+        TestCluster cluster = await TestCluster.StartAsync(app =>
+        {
+            controller = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
+                .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
+            controller.WithConfig("controller.quorum.voters", () => $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}");
+            foreach ((string key, string value) in configs)
+            {
+                controller.WithConfig(key, value);
+            }
+        });
+        return (cluster, controller!.Resource.ClusterId!, $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}");
+    }
+
+    /// <summary>A fresh log dir formatted for <paramref name="nodeId"/> of <paramref name="clusterId"/> (meta.properties), as the launcher formats one.</summary>
+    private static string NewLogDir(string clusterId, int nodeId)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "aspire-node-test-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        new MetaProperties(1, clusterId, nodeId, null).Write(dir);
+        return dir;
     }
 
     private static async Task PollAsync(Func<bool> condition, TimeSpan timeout, Func<string> state)
