@@ -88,6 +88,9 @@ public sealed class MetadataImage
         return delta.Apply(provenance);
     }
 
+    /// <summary><see cref="ToRecords"/> serialized (<see cref="MetadataRecordSerde"/>): the values a metadata snapshot holds.</summary>
+    public List<ReadOnlyMemory<byte>> ToSerializedRecords() => [.. ToRecords().Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r))];
+
     /// <summary>
     /// The records that rebuild this image from empty, in a deterministic order (what a snapshot
     /// holds; Kafka's MetadataImage.write).

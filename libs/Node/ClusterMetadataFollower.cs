@@ -266,7 +266,7 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
         }
 
         int epoch = _log.EpochAt(applied - 1) ?? core.Epoch;
-        List<ReadOnlyMemory<byte>> records = [.. _image.ToRecords().Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r))];
+        List<ReadOnlyMemory<byte>> records = _image.ToSerializedRecords();
         byte[] bytes = RaftSnapshotCodec.Encode(new SnapshotId(applied, epoch), records, nowMs);
         long entriesBefore = _log.EndOffset - _log.StartOffset;
         SnapshotId id = core.CreateSnapshot(applied, bytes);

@@ -208,7 +208,7 @@ public sealed partial class RaftManager
 
         int epoch = log.EpochAt(_appliedOffset - 1) ?? core.Epoch;
         MetadataImage image = _controller!.CommittedImage;
-        List<ReadOnlyMemory<byte>> records = [.. image.ToRecords().Select(r => (ReadOnlyMemory<byte>)MetadataRecordSerde.Serialize(r))];
+        List<ReadOnlyMemory<byte>> records = image.ToSerializedRecords();
         byte[] bytes = RaftSnapshotCodec.Encode(new SnapshotId(_appliedOffset, epoch), records, nowMs);
         SnapshotId id = core.CreateSnapshot(_appliedOffset, bytes);
         LogSnapshotCreated(id.ToString(), records.Count, bytes.Length, _snapshotPolicy.BytesSinceSnapshot, log.StartOffset);
