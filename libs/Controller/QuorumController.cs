@@ -268,6 +268,20 @@ public sealed class QuorumController
         return Finish(ctx, _cluster.UnregisterBroker(ctx, brokerId), nowMs);
     }
 
+    // ================================================================ producer ids
+
+    /// <summary>
+    /// AllocateProducerIds: the next block of producer ids for a registered node (its current
+    /// broker epoch), recorded in a ProducerIdsRecord; answer once that record commits.
+    /// </summary>
+    public ControllerResult<AllocateProducerIdsResponse> AllocateProducerIds(AllocateProducerIdsRequest request, long nowMs)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        EnsureActive();
+        ControllerWriteContext ctx = NewContext();
+        return Finish(ctx, ProducerIdControlManager.Allocate(ctx, request), nowMs);
+    }
+
     // ================================================================ periodic work
 
     /// <summary>

@@ -40,6 +40,7 @@ builder.Services.AddSingleton<IKafkaApi, AlterConfigsApi>();
 builder.Services.AddSingleton<IKafkaApi, IncrementalAlterConfigsApi>();
 builder.Services.AddSingleton<IKafkaApi, AlterPartitionApi>();
 builder.Services.AddSingleton<IKafkaApi, ElectLeadersApi>();
+builder.Services.AddSingleton<IKafkaApi, AllocateProducerIdsApi>();
 builder.Services.AddSingleton<KafkaApiDispatcher>();
 builder.Services.AddSingleton<IKafkaRequestHandler>(sp => sp.GetRequiredService<KafkaApiDispatcher>());
 builder.Services.AddHealthChecks().AddCheck<QuorumHealthCheck>("quorum");
