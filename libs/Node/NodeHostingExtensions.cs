@@ -36,11 +36,13 @@ public static class NodeHostingExtensions
         services.AddSingleton<ControllerChannel>();
         services.AddSingleton<NodeLifecycleManager>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeLifecycleManager>());
+        services.AddSingleton<ProducerIdManager>();
 
         services.AddKafkaApiDispatcher();
         services.AddSingleton<IKafkaApi, MetadataApi>();
         services.AddSingleton<IKafkaApi, FindCoordinatorApi>();
         services.AddSingleton<IKafkaApi, DescribeClusterApi>();
+        services.AddSingleton<IKafkaApi, InitProducerIdApi>();
         if (role == NodeRole.Broker)
         {
             services.AddSingleton<IKafkaApi, BrokerListGroupsApi>();

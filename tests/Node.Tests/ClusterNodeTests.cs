@@ -164,6 +164,75 @@ public sealed class ClusterNodeTests
         }
     }
 
+    [Fact]
+    public async Task InitProducerId_hands_out_unique_ids_from_controller_blocks_on_every_node_and_refuses_transactions()
+    {
+        (TestCluster started, string clusterId, string voters) = await StartControllerAsync();
+        await using TestCluster cluster = started;
+        string firstDir = NewLogDir(clusterId, NodeId);
+        string secondDir = NewLogDir(clusterId, NodeId + 1);
+        int firstPort = FreePort();
+        int secondPort = FreePort();
+        try
+        {
+            await using WebApplication first = BuildNode(NodeId, firstPort, FreePort(), firstDir, voters, clusterId);
+            await using WebApplication second = BuildNode(NodeId + 1, secondPort, FreePort(), secondDir, voters, clusterId);
+            await first.StartAsync();
+            await second.StartAsync();
+            await first.Services.GetRequiredService<NodeLifecycleManager>().Unfenced.WaitAsync(TimeSpan.FromSeconds(30));
+            await second.Services.GetRequiredService<NodeLifecycleManager>().Unfenced.WaitAsync(TimeSpan.FromSeconds(30));
+
+            await using KafkaConnection toFirst = await KafkaConnection.ConnectAsync("127.0.0.1", firstPort);
+            await using KafkaConnection toSecond = await KafkaConnection.ConnectAsync("127.0.0.1", secondPort);
+            ApiVersionsResponse versions = await toFirst.SendAsync<ApiVersionsRequest, ApiVersionsResponse>(new ApiVersionsRequest(), version: 3);
+            ApiVersionsResponse.ApiVersion init = Assert.Single(versions.ApiKeys, k => k.ApiKey == ApiKeys.InitProducerId);
+            Assert.Equal((0, 5), (init.MinVersion, init.MaxVersion));
+
+            // More ids than one block (1,000): the node fetches the next block before the first runs out.
+            var ids = new List<long>();
+            for (int i = 0; i < 1_100; i++)
+            {
+                InitProducerIdResponse r = await toFirst.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(
+                    new InitProducerIdRequest { TransactionalId = null, TransactionTimeoutMs = 60_000 }, version: (short)(i % 6));
+                Assert.Equal((short)ErrorCode.None, r.ErrorCode);
+                Assert.Equal(0, r.ProducerEpoch);
+                ids.Add(r.ProducerId);
+            }
+
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+            Assert.Equal(ids.Order(), ids);
+            Assert.Equal(2, first.Services.GetRequiredService<ProducerIdManager>().BlocksReceived);
+
+            // A producer that asks again with its id and epoch (v3+, KIP-360) gets a new id, as from Kafka.
+            InitProducerIdResponse again = await toFirst.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(
+                new InitProducerIdRequest { TransactionalId = null, ProducerId = ids[^1], ProducerEpoch = 0 }, version: 4);
+            Assert.Equal((short)ErrorCode.None, again.ErrorCode);
+            Assert.True(again.ProducerId > ids[^1]);
+
+            // The other node's ids come from its own block: no id is given twice in the cluster.
+            InitProducerIdResponse other = await toSecond.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = null }, version: 4);
+            Assert.Equal((short)ErrorCode.None, other.ErrorCode);
+            Assert.DoesNotContain(other.ProducerId, ids);
+            Assert.True(other.ProducerId >= 2_000, $"node {NodeId + 1} got id {other.ProducerId} from a block node {NodeId} holds");
+
+            // No transaction coordinator here: transactional producers get a clear, retriable refusal.
+            InitProducerIdResponse transactional = await toFirst.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(
+                new InitProducerIdRequest { TransactionalId = "tx-1", TransactionTimeoutMs = 60_000 }, version: 4);
+            Assert.Equal((short)ErrorCode.CoordinatorNotAvailable, transactional.ErrorCode);
+            Assert.Equal(-1, transactional.ProducerId);
+            InitProducerIdResponse empty = await toFirst.SendAsync<InitProducerIdRequest, InitProducerIdResponse>(new InitProducerIdRequest { TransactionalId = "" }, version: 4);
+            Assert.Equal((short)ErrorCode.InvalidRequest, empty.ErrorCode);
+
+            await second.StopAsync();
+            await first.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(firstDir, recursive: true);
+            Directory.Delete(secondDir, recursive: true);
+        }
+    }
+
     /// <summary>One controller process (the quorum) with <paramref name="configs"/>: the cluster, its id and controller.quorum.voters.</summary>
     private static async Task<(TestCluster Cluster, string ClusterId, string Voters)> StartControllerAsync(params (string Key, string Value)[] configs)
     {
