@@ -268,8 +268,9 @@ public sealed class LogCleaner(TimeProvider? time = null, IStorageLogger? logger
 
     /// <summary>
     /// The batch with only <paramref name="keep"/>, with its original base offset, last offset
-    /// delta and sequences (so its last offset and last sequence stay those of the producer
-    /// state); with no record left, a 61-byte header (Kafka's empty batch, uncompressed).
+    /// delta, sequences and max timestamp (so its last offset, last sequence and timestamp stay
+    /// those of the producer state); with no record left, a 61-byte header (Kafka's empty batch,
+    /// uncompressed).
     /// </summary>
     private static byte[] RebuildKeepingOffsets(ReadOnlySpan<byte> original, List<Record> keep)
     {
@@ -301,6 +302,11 @@ public sealed class LogCleaner(TimeProvider? time = null, IStorageLogger? logger
             if (header.TimestampType == TimestampType.LogAppendTime)
             {
                 RecordBatch.SetLogAppendTime(bytes, header.MaxTimestamp);
+            }
+            else
+            {
+                // The producer state's last timestamp (expiration) is the batch's max timestamp: keep it.
+                RecordBatch.SetMaxTimestamp(bytes, header.MaxTimestamp);
             }
         }
 
