@@ -110,7 +110,15 @@ public sealed record LogAppendInfo(
     long LogStartOffset,
     int BatchCount,
     long RecordCount,
-    int ValidBytes);
+    int ValidBytes)
+{
+    /// <summary>
+    /// The append repeated a batch its idempotent producer had already written (a retry): nothing
+    /// was written, and <see cref="FirstOffset"/>/<see cref="LastOffset"/> are the original batch's.
+    /// The broker answers NONE with that base offset, as Kafka does.
+    /// </summary>
+    public bool IsDuplicate { get; init; }
+}
 
 /// <summary>A ListOffsets answer: the timestamp found, its offset and the leader epoch that wrote it.</summary>
 public readonly record struct TimestampAndOffset(long Timestamp, long Offset, int? LeaderEpoch);

@@ -9,18 +9,42 @@ internal static partial class FileUtil
     private static readonly UTF8Encoding Utf8NoBom = new(false);
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically: temp file, fsync, rename, fsync the directory.</summary>
-    public static void AtomicWriteText(string path, string text)
+    public static void AtomicWriteText(string path, string text) => WriteFileAtomically(path, Utf8NoBom.GetBytes(text), sync: true);
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to a temp file renamed to <paramref name="path"/>, so a
+    /// reader never sees a partial file. With <paramref name="sync"/> the file is fsynced before
+    /// the rename and the directory after it.
+    /// </summary>
+    public static void WriteFileAtomically(string path, ReadOnlySpan<byte> bytes, bool sync)
     {
         string tmp = path + ".tmp";
         using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.None))
         {
-            var bytes = Utf8NoBom.GetBytes(text);
             stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
+            stream.Flush(flushToDisk: sync);
         }
 
         File.Move(tmp, path, overwrite: true);
-        FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        if (sync)
+        {
+            FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        }
+    }
+
+    /// <summary>fsync of an existing file's data (false when the file is gone).</summary>
+    public static bool FsyncFile(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+            stream.Flush(flushToDisk: true);
+            return true;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>fsync of a directory so that created, renamed and deleted names survive a power loss (Linux only).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using Aspire.Kafka.Records;
 
@@ -121,7 +122,10 @@ public sealed class LogCleaner(TimeProvider? time = null, IStorageLogger? logger
             }
         }
 
-        // 2. Rewrite each segment keeping the newest record of each key.
+        // 2. Rewrite each segment keeping the newest record of each key. The last batch of each
+        // producer with state keeps its offsets (as an empty header if no record is left), as
+        // Kafka's cleaner does, so that the producer state survives a rebuild from the log.
+        var producerLastOffsets = log.ProducerLastOffsets();
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var config = log.Config;
         long read = 0;
@@ -179,6 +183,12 @@ public sealed class LogCleaner(TimeProvider? time = null, IStorageLogger? logger
                     {
                         cleaned.Append(bytes.Span);
                         written += bytes.Length;
+                    }
+                    else if (IsLastBatchOfProducer(bytes.Span, producerLastOffsets))
+                    {
+                        var rebuilt = RebuildKeepingOffsets(bytes.Span, keep);
+                        cleaned.Append(rebuilt);
+                        written += rebuilt.Length;
                     }
                     else if (keep.Count > 0)
                     {
@@ -247,6 +257,61 @@ public sealed class LogCleaner(TimeProvider? time = null, IStorageLogger? logger
             segment.ReadFully(batch.Position, bytes);
             yield return (batch, bytes);
         }
+    }
+
+    private static bool IsLastBatchOfProducer(ReadOnlySpan<byte> batch, Dictionary<long, long> producerLastOffsets)
+    {
+        var header = RecordBatchHeader.Read(batch);
+        return header.HasProducerId && producerLastOffsets.TryGetValue(header.ProducerId, out long last)
+            && last >= header.BaseOffset && last <= header.LastOffset;
+    }
+
+    /// <summary>
+    /// The batch with only <paramref name="keep"/>, with its original base offset, last offset
+    /// delta, sequences and max timestamp (so its last offset, last sequence and timestamp stay
+    /// those of the producer state); with no record left, a 61-byte header (Kafka's empty batch,
+    /// uncompressed).
+    /// </summary>
+    private static byte[] RebuildKeepingOffsets(ReadOnlySpan<byte> original, List<Record> keep)
+    {
+        var header = RecordBatchHeader.Read(original);
+        byte[] bytes;
+        if (keep.Count == 0)
+        {
+            bytes = new byte[RecordBatch.HeaderSize];
+            var empty = header with
+            {
+                BatchLength = RecordBatch.HeaderSize - RecordBatch.LogOverhead,
+                Attributes = (short)(header.Attributes & (RecordBatch.TimestampTypeMask | RecordBatch.TransactionalFlagMask | RecordBatch.ControlFlagMask)),
+                BaseTimestamp = header.MaxTimestamp,
+                RecordCount = 0,
+            };
+            empty.Write(bytes);
+        }
+        else
+        {
+            using var builder = new RecordBatchBuilder(header.CompressionType, header.BaseOffset, header.ProducerId, header.ProducerEpoch,
+                header.BaseSequence, header.PartitionLeaderEpoch, TimestampType.CreateTime, header.IsTransactional);
+            foreach (var record in keep)
+            {
+                builder.Append(record);
+            }
+
+            bytes = builder.Build();
+            BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(RecordBatch.LastOffsetDeltaOffset), header.LastOffsetDelta);
+            if (header.TimestampType == TimestampType.LogAppendTime)
+            {
+                RecordBatch.SetLogAppendTime(bytes, header.MaxTimestamp);
+            }
+            else
+            {
+                // The producer state's last timestamp (expiration) is the batch's max timestamp: keep it.
+                RecordBatch.SetMaxTimestamp(bytes, header.MaxTimestamp);
+            }
+        }
+
+        RecordBatch.WriteCrc(bytes);
+        return bytes;
     }
 
     private static byte[] Rebuild(ReadOnlySpan<byte> original, List<Record> keep)

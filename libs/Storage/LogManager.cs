@@ -34,6 +34,18 @@ public sealed record LogManagerConfig
     /// <summary>num.recovery.threads.per.data.dir (1 in Kafka; logs of a dir load in parallel with this many workers).</summary>
     public int RecoveryThreadsPerDataDir { get; init; } = 1;
 
+    /// <summary>Kafka's default producer.id.expiration.ms: 1 day.</summary>
+    public const long DefaultProducerIdExpirationMs = 86_400_000;
+
+    /// <summary>
+    /// producer.id.expiration.ms (1 day): a producer id whose last batch is older than this is
+    /// forgotten by the partitions (its next batch may start at any sequence).
+    /// </summary>
+    public long ProducerIdExpirationMs { get; init; } = DefaultProducerIdExpirationMs;
+
+    /// <summary>producer.id.expiration.check.interval.ms (10 minutes): how often expired producer ids are removed.</summary>
+    public long ProducerIdExpirationCheckIntervalMs { get; init; } = 600_000;
+
     /// <summary>node.id for meta.properties (-1: do not write one).</summary>
     public int NodeId { get; init; } = -1;
 
@@ -46,6 +58,7 @@ public sealed record LogManagerConfig
         "log.dirs", "log.dir", "log.retention.check.interval.ms", "log.flush.scheduler.interval.ms",
         "log.flush.offset.checkpoint.interval.ms", "log.flush.start.offset.checkpoint.interval.ms",
         "log.cleaner.enable", "log.cleaner.backoff.ms", "num.recovery.threads.per.data.dir", "node.id",
+        "producer.id.expiration.ms", "producer.id.expiration.check.interval.ms",
     };
 
     /// <summary>Reads the broker's storage keys (log.dirs, log.* and the job intervals) from server properties.</summary>
@@ -57,6 +70,9 @@ public sealed record LogManagerConfig
         long Long(string key, string v) => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n >= 0
             ? n
             : throw new ArgumentException($"Invalid value '{v}' for configuration {key}: expected a non-negative long.");
+        long Positive(string key, string v) => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n >= 1
+            ? n
+            : throw new ArgumentException($"Invalid value '{v}' for configuration {key}: expected a long of at least 1.");
 
         if ((Get("log.dirs") ?? Get("log.dir")) is { } dirs)
         {
@@ -71,6 +87,8 @@ public sealed record LogManagerConfig
         if (Get("log.cleaner.backoff.ms") is { } g) c = c with { CleanerBackoffMs = Long("log.cleaner.backoff.ms", g) };
         if (Get("num.recovery.threads.per.data.dir") is { } h) c = c with { RecoveryThreadsPerDataDir = (int)Math.Max(1, Long("num.recovery.threads.per.data.dir", h)) };
         if (Get("node.id") is { } i) c = c with { NodeId = (int)Long("node.id", i) };
+        if (Get("producer.id.expiration.ms") is { } j) c = c with { ProducerIdExpirationMs = Positive("producer.id.expiration.ms", j) };
+        if (Get("producer.id.expiration.check.interval.ms") is { } k) c = c with { ProducerIdExpirationCheckIntervalMs = Positive("producer.id.expiration.check.interval.ms", k) };
         return c;
     }
 }
@@ -167,6 +185,7 @@ public sealed class LogManager : IAsyncDisposable
                     LogStartOffset = logStartOffsets.GetValueOrDefault(p.Tp),
                     TimeProvider = _time,
                     Logger = _logger,
+                    ProducerIdExpirationMs = Config.ProducerIdExpirationMs,
                 });
                 if (!_logs.TryAdd(p.Tp, log))
                 {
@@ -213,6 +232,7 @@ public sealed class LogManager : IAsyncDisposable
                 TopicId = topicId,
                 TimeProvider = _time,
                 Logger = _logger,
+                ProducerIdExpirationMs = Config.ProducerIdExpirationMs,
             });
             _logs[topicPartition] = log;
             return log;
@@ -302,6 +322,18 @@ public sealed class LogManager : IAsyncDisposable
         }
     }
 
+    /// <summary>Removes the producer ids idle for producer.id.expiration.ms from every log; returns how many.</summary>
+    public int RemoveExpiredProducers()
+    {
+        int removed = 0;
+        foreach (var log in _logs.Values)
+        {
+            removed += log.RemoveExpiredProducers();
+        }
+
+        return removed;
+    }
+
     /// <summary>Writes recovery-point-offset-checkpoint in every log dir.</summary>
     public void CheckpointRecoveryOffsets()
     {
@@ -377,6 +409,7 @@ public sealed class LogManager : IAsyncDisposable
         StartJob("kafka-log-flusher", Config.FlushSchedulerIntervalMs, FlushDirtyLogs, token);
         StartJob("kafka-recovery-point-checkpoint", Config.FlushRecoveryOffsetCheckpointIntervalMs, CheckpointRecoveryOffsets, token);
         StartJob("kafka-log-start-offset-checkpoint", Config.FlushStartOffsetCheckpointIntervalMs, CheckpointLogStartOffsets, token);
+        StartJob("PeriodicProducerExpirationCheck", Config.ProducerIdExpirationCheckIntervalMs, () => RemoveExpiredProducers(), token);
         if (Config.CleanerEnable)
         {
             StartJob("kafka-log-cleaner", Config.CleanerBackoffMs, () =>

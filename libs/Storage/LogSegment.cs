@@ -264,6 +264,25 @@ public sealed class LogSegment : IDisposable
         }
     }
 
+    /// <summary>The headers of the batches from <paramref name="startPosition"/> to the end (no record is read or decompressed).</summary>
+    internal IEnumerable<RecordBatchHeader> BatchHeaders(int startPosition = 0)
+    {
+        int position = startPosition;
+        int limit = Size;
+        var buffer = new byte[RecordBatch.HeaderSize];
+        while ((long)position + RecordBatch.HeaderSize <= limit && ReadFully(position, buffer) == RecordBatch.HeaderSize)
+        {
+            var header = RecordBatchHeader.Read(buffer);
+            if (header.BatchLength < RecordBatch.HeaderSize - RecordBatch.LogOverhead || (long)position + header.SizeInBytes > limit)
+            {
+                yield break;
+            }
+
+            yield return header;
+            position += header.SizeInBytes;
+        }
+    }
+
     /// <summary>
     /// The first batch whose last offset is &gt;= <paramref name="offset"/>, starting the scan at the
     /// offset index's floor entry; null when the segment has no such batch.

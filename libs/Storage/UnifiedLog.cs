@@ -25,10 +25,23 @@ public sealed record UnifiedLogOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public IStorageLogger Logger { get; init; } = NullStorageLogger.Instance;
+
+    /// <summary>producer.id.expiration.ms (1 day): producers idle longer are removed (at load and by <see cref="UnifiedLog.RemoveExpiredProducers"/>).</summary>
+    public long ProducerIdExpirationMs { get; init; } = LogManagerConfig.DefaultProducerIdExpirationMs;
 }
 
 /// <summary>What loading a log found and repaired.</summary>
-public sealed record LogLoadResult(int SegmentsLoaded, int SegmentsRecovered, long BytesTruncated, int SegmentsDeletedAfterCorruption, int IndexesRebuilt, int SwapFilesCompleted);
+public sealed record LogLoadResult(int SegmentsLoaded, int SegmentsRecovered, long BytesTruncated, int SegmentsDeletedAfterCorruption, int IndexesRebuilt, int SwapFilesCompleted)
+{
+    /// <summary>Batch headers read to rebuild the producer state (0 when a snapshot at the log end offset had it all).</summary>
+    public long ProducerStateBatchesRead { get; init; }
+
+    /// <summary>The offset of the producer snapshot the state was loaded from; null when it was rebuilt from the log start.</summary>
+    public long? ProducerSnapshotOffset { get; init; }
+}
+
+/// <summary>What the log knows about one idempotent producer (for DescribeProducers).</summary>
+public readonly record struct ActiveProducer(long ProducerId, short ProducerEpoch, int LastSequence, long LastOffset, long LastTimestamp, int CoordinatorEpoch, long CurrentTxnFirstOffset);
 
 /// <summary>
 /// One partition's log (Kafka's UnifiedLog): segments ordered by base offset, the last one
@@ -58,6 +71,8 @@ public sealed class UnifiedLog : IDisposable
     private long _truncations;
     private Task _pendingFlush = Task.CompletedTask;
     private bool _closed;
+    private ProducerStateManager _producerState = null!;
+    private readonly long _producerIdExpirationMs;
 
     private UnifiedLog(string dir, TopicPartition topicPartition, LogConfig config, UnifiedLogOptions options, LeaderEpochFileCache epochs)
     {
@@ -71,6 +86,7 @@ public sealed class UnifiedLog : IDisposable
         _segments = [];
         _logEndOffsetMetadata = new LogOffsetMetadata(0, 0, 0);
         _lastFlushMs = NowMs;
+        _producerIdExpirationMs = options.ProducerIdExpirationMs;
     }
 
     public string Dir { get; private set; }
@@ -109,6 +125,40 @@ public sealed class UnifiedLog : IDisposable
     public long Size => Volatile.Read(ref _segments).Sum(s => (long)s.Size);
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The producer state; callers outside this library use <see cref="ActiveProducers"/> (it is not thread-safe).</summary>
+    internal ProducerStateManager ProducerStateManager => _producerState;
+
+    /// <summary>Every producer id with state in this partition, copied under the log's lock.</summary>
+    public IReadOnlyDictionary<long, ActiveProducer> ActiveProducers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _producerState.ActiveProducers.ToDictionary(p => p.Key, p => new ActiveProducer(p.Key, p.Value.ProducerEpoch, p.Value.LastSeq,
+                    p.Value.LastDataOffset, p.Value.LastTimestamp, p.Value.CoordinatorEpoch, p.Value.CurrentTxnFirstOffset));
+            }
+        }
+    }
+
+    /// <summary>Removes producers idle for producer.id.expiration.ms (the LogManager's periodic check); returns how many.</summary>
+    public int RemoveExpiredProducers()
+    {
+        lock (_lock)
+        {
+            return _closed ? 0 : _producerState.RemoveExpiredProducers(NowMs);
+        }
+    }
+
+    /// <summary>producer id → offset of its last batch, for the cleaner (which keeps that batch).</summary>
+    internal Dictionary<long, long> ProducerLastOffsets()
+    {
+        lock (_lock)
+        {
+            return _producerState.ActiveProducers.ToDictionary(p => p.Key, p => p.Value.LastDataOffset);
+        }
+    }
 
     /// <summary>
     /// Opens the log in <paramref name="dir"/> (created if missing): completes or discards
@@ -151,10 +201,18 @@ public sealed class UnifiedLog : IDisposable
     /// </summary>
     /// <exception cref="InvalidRecordException">a batch that is truncated, corrupt or not magic 2.</exception>
     /// <exception cref="RecordTooLargeException">a batch above max.message.bytes, or more than a segment.</exception>
+    /// <exception cref="InvalidProducerEpochException">an idempotent producer's batch with an epoch below the partition's.</exception>
+    /// <exception cref="OutOfOrderSequenceException">an idempotent producer's batch that does not continue its sequence.</exception>
+    /// <exception cref="InvalidTxnStateException">a transactional batch (not served).</exception>
     /// <param name="recordsValidated">
     /// true when the caller already ran <see cref="RecordSet.Validate"/> (CRC included) on these
     /// bytes, as the produce path does to answer per-partition errors: only the framing is checked again.
     /// </param>
+    /// <returns>
+    /// The offsets written; when a batch repeats one of its producer's last 5 batches (a retry),
+    /// nothing is written and the result has <see cref="LogAppendInfo.IsDuplicate"/> set and the
+    /// original batch's offsets, as Kafka answers such a produce.
+    /// </returns>
     public LogAppendInfo AppendAsLeader(Span<byte> records, int leaderEpoch, bool recordsValidated = false)
     {
         var validation = recordsValidated ? CheckFraming(records) : Validate(records);
@@ -174,6 +232,7 @@ public sealed class UnifiedLog : IDisposable
             long offsetOfMax = offset;
             int position = 0;
             bool logAppendTimeType = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
+            List<ProducerAppendInfo>? producers = null;
             while (position < records.Length)
             {
                 // The framing was checked above: read the few header fields in place.
@@ -195,12 +254,21 @@ public sealed class UnifiedLog : IDisposable
                     offsetOfMax = lastOffset;
                 }
 
+                if (BinaryPrimitives.ReadInt64BigEndian(batch[RecordBatch.ProducerIdOffset..]) >= 0
+                    && AnalyzeProducerBatch(batch, ref producers) is { } duplicate)
+                {
+                    return new LogAppendInfo(duplicate.FirstOffset, duplicate.LastOffset, duplicate.Timestamp, duplicate.LastOffset,
+                        logAppendTimeType ? duplicate.Timestamp : RecordBatch.NoTimestamp, LogStartOffset,
+                        validation.BatchCount, validation.RecordCount, validation.ValidBytes) { IsDuplicate = true };
+                }
+
                 offset = lastOffset + 1;
                 position += size;
             }
 
             long logAppendTime = logAppendTimeType ? now : RecordBatch.NoTimestamp;
             AppendLocked(records, firstOffset, offset - 1, maxTimestamp, now, leaderEpoch, followerEpochs: null);
+            UpdateProducerState(producers, offset);
             Interlocked.Add(ref _unflushedMessages, validation.RecordCount);
             MaybeFlushLocked();
             return new LogAppendInfo(firstOffset, offset - 1, maxTimestamp, offsetOfMax, logAppendTime, LogStartOffset,
@@ -234,6 +302,7 @@ public sealed class UnifiedLog : IDisposable
             long offsetOfMax = validation.FirstOffset;
             long previousLast = leo - 1;
             var epochs = new List<(int Epoch, long Offset)>();
+            List<ProducerAppendInfo>? producers = null;
             int position = 0;
             while (position < records.Length)
             {
@@ -254,11 +323,17 @@ public sealed class UnifiedLog : IDisposable
                     epochs.Add((header.PartitionLeaderEpoch, header.BaseOffset));
                 }
 
+                if (header.HasProducerId)
+                {
+                    ProducerAppendInfoFor(ref producers, header.ProducerId, AppendOrigin.Replication).Append(header);
+                }
+
                 previousLast = header.LastOffset;
                 position += header.SizeInBytes;
             }
 
             AppendLocked(records, validation.FirstOffset, previousLast, maxTimestamp, NowMs, RecordBatch.NoPartitionLeaderEpoch, epochs);
+            UpdateProducerState(producers, previousLast + 1);
             Interlocked.Add(ref _unflushedMessages, validation.RecordCount);
             MaybeFlushLocked();
             return new LogAppendInfo(validation.FirstOffset, previousLast, maxTimestamp, offsetOfMax, RecordBatch.NoTimestamp, LogStartOffset,
@@ -422,6 +497,7 @@ public sealed class UnifiedLog : IDisposable
 
             Interlocked.Exchange(ref _logStartOffset, newLogStartOffset);
             LeaderEpochCache.TruncateFromStart(newLogStartOffset);
+            _producerState.OnLogStartOffsetIncremented(newLogStartOffset);
             if (RecoveryPoint < newLogStartOffset)
             {
                 Interlocked.Exchange(ref _recoveryPoint, newLogStartOffset);
@@ -473,6 +549,8 @@ public sealed class UnifiedLog : IDisposable
             {
                 Interlocked.Exchange(ref _logStartOffset, targetOffset);
             }
+
+            RebuildProducerState(targetOffset);
 
             _logger.Log(StorageLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
                 $"Truncated {TopicPartition} to offset {targetOffset}: {bytes} bytes from the active segment and {removed.Count} later segments removed."));
@@ -626,6 +704,23 @@ public sealed class UnifiedLog : IDisposable
         }
 
         Flush();
+        lock (_lock)
+        {
+            if (!_closed)
+            {
+                try
+                {
+                    // Kafka's close: a snapshot at the log end offset, so the next load reads no batch.
+                    _producerState.UpdateMapEndOffset(LogEndOffset);
+                    _producerState.TakeSnapshot(sync: true);
+                }
+                catch (IOException e)
+                {
+                    _logger.Log(StorageLogLevel.Warning, $"Producer snapshot of {TopicPartition} at close failed: {e.Message}", e);
+                }
+            }
+        }
+
         CloseCore();
     }
 
@@ -645,6 +740,7 @@ public sealed class UnifiedLog : IDisposable
         {
             Directory.Move(Dir, newDir);
             Dir = newDir;
+            _producerState.Dir = newDir;
         }
     }
 
@@ -788,6 +884,110 @@ public sealed class UnifiedLog : IDisposable
         Volatile.Write(ref _logEndOffsetMetadata, new LogOffsetMetadata(lastOffset + 1, segment.BaseOffset, segment.Size));
     }
 
+    /// <summary>
+    /// Kafka's analyzeAndValidateProducerState for one leader batch with a producer id: a repeat
+    /// of a retained batch is returned as the duplicate; otherwise the batch is validated into the
+    /// producer's <see cref="ProducerAppendInfo"/> (throws on a bad epoch or sequence).
+    /// </summary>
+    private BatchMetadata? AnalyzeProducerBatch(ReadOnlySpan<byte> batch, ref List<ProducerAppendInfo>? producers)
+    {
+        var header = RecordBatchHeader.Read(batch);
+        if (header.IsControl)
+        {
+            return null;
+        }
+
+        if (_producerState.LastEntry(header.ProducerId)?.FindDuplicateBatch(header) is { } duplicate)
+        {
+            return duplicate;
+        }
+
+        ProducerAppendInfoFor(ref producers, header.ProducerId, AppendOrigin.Client).Append(header);
+        return null;
+    }
+
+    private ProducerAppendInfo ProducerAppendInfoFor(ref List<ProducerAppendInfo>? producers, long producerId, AppendOrigin origin)
+    {
+        producers ??= [];
+        foreach (var info in producers)
+        {
+            if (info.ProducerId == producerId)
+            {
+                return info;
+            }
+        }
+
+        var created = _producerState.PrepareUpdate(producerId, origin);
+        producers.Add(created);
+        return created;
+    }
+
+    private void UpdateProducerState(List<ProducerAppendInfo>? producers, long nextOffset)
+    {
+        if (producers is not null)
+        {
+            foreach (var info in producers)
+            {
+                _producerState.Update(info);
+            }
+        }
+
+        _producerState.UpdateMapEndOffset(nextOffset);
+    }
+
+    /// <summary>
+    /// Kafka's rebuildProducerState up to <paramref name="lastOffset"/> (the log end offset):
+    /// drop snapshots above it, load the newest valid one unless the state is already there, then
+    /// read the batch headers from the snapshot's offset (or the log start) on. Returns the batches read.
+    /// </summary>
+    private long RebuildProducerState(long lastOffset)
+    {
+        // No producer before a truncation: none after it either (Kafka's shortcut for logs without idempotent producers).
+        bool emptyBeforeTruncation = _producerState.IsEmpty && _producerState.MapEndOffset >= lastOffset;
+        _producerState.TruncateAndReload(LogStartOffset, lastOffset, NowMs);
+        long read = 0;
+        if (lastOffset > _producerState.MapEndOffset && !emptyBeforeTruncation)
+        {
+            long start = Math.Max(_producerState.MapEndOffset, LogStartOffset);
+            List<ProducerAppendInfo>? producers = null;
+            var segments = _segments;
+            for (int i = 0; i < segments.Length; i++)
+            {
+                var segment = segments[i];
+                if (i + 1 < segments.Length && segments[i + 1].BaseOffset <= start)
+                {
+                    continue;
+                }
+
+                int position = segment.BaseOffset >= start ? 0 : segment.TranslateOffset(start)?.Position ?? segment.Size;
+                foreach (var header in segment.BatchHeaders(position))
+                {
+                    if (header.BaseOffset >= lastOffset)
+                    {
+                        break;
+                    }
+
+                    read++;
+                    if (header.HasProducerId && header.LastOffset >= start)
+                    {
+                        ProducerAppendInfoFor(ref producers, header.ProducerId, AppendOrigin.Replication).Append(header);
+                    }
+                }
+            }
+
+            if (producers is not null)
+            {
+                foreach (var info in producers)
+                {
+                    _producerState.Update(info);
+                }
+            }
+        }
+
+        _producerState.UpdateMapEndOffset(lastOffset);
+        return read;
+    }
+
     private void MaybeFlushLocked()
     {
         if (UnflushedMessages >= Config.FlushIntervalMessages)
@@ -817,6 +1017,19 @@ public sealed class UnifiedLog : IDisposable
         Volatile.Write(ref _segments, [.. segments, segment]);
         Volatile.Write(ref _logEndOffsetMetadata, new LogOffsetMetadata(LogEndOffset, segment.BaseOffset, 0));
 
+        // Kafka snapshots the producer state at every roll and fsyncs the snapshot with the
+        // rolled segment in the background (a torn one fails its CRC at load and is rebuilt).
+        _producerState.UpdateMapEndOffset(newOffset);
+        string? snapshot = null;
+        try
+        {
+            snapshot = _producerState.TakeSnapshot(sync: false);
+        }
+        catch (IOException e)
+        {
+            _logger.Log(StorageLogLevel.Warning, $"Producer snapshot of {TopicPartition} at offset {newOffset} failed: {e.Message}", e);
+        }
+
         // Kafka flushes the rolled segment in the background; the recovery point follows.
         var previous = _pendingFlush;
         _pendingFlush = Task.Run(async () =>
@@ -824,6 +1037,11 @@ public sealed class UnifiedLog : IDisposable
             await previous.ConfigureAwait(false);
             try
             {
+                if (snapshot is not null)
+                {
+                    FileUtil.FsyncFile(snapshot);
+                }
+
                 FlushUpTo(newOffset);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
@@ -860,6 +1078,7 @@ public sealed class UnifiedLog : IDisposable
         Interlocked.Exchange(ref _recoveryPoint, newOffset);
         Interlocked.Exchange(ref _highWatermark, newOffset);
         LeaderEpochCache.Clear();
+        _producerState.TruncateFullyAndStartAt(newOffset);
         _logger.Log(StorageLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
             $"Truncated {TopicPartition} fully ({old.Length} segments) and restarted it at offset {newOffset}."));
     }
@@ -904,23 +1123,28 @@ public sealed class UnifiedLog : IDisposable
                 LeaderEpochCache.TruncateFromStart(kept[0].BaseOffset);
             }
 
+            _producerState.OnLogStartOffsetIncremented(LogStartOffset);
+            var snapshots = _producerState.RemoveAndMarkSnapshotsForDeletion(kept[0].BaseOffset);
+
             if (RecoveryPoint < LogStartOffset)
             {
                 Interlocked.Exchange(ref _recoveryPoint, LogStartOffset);
             }
 
-            ScheduleDeletion(deleted, reason);
+            ScheduleDeletion(deleted, reason, snapshots: snapshots);
             return count;
         }
     }
 
     /// <summary>Renames the segments to .deleted now and removes them after file.delete.delay.ms (Kafka's async delete).</summary>
-    private void ScheduleDeletion(IReadOnlyList<LogSegment> segments, string reason, bool alreadyRenamed = false)
+    private void ScheduleDeletion(IReadOnlyList<LogSegment> segments, string reason, bool alreadyRenamed = false, IReadOnlyList<string>? snapshots = null)
     {
         if (segments.Count == 0)
         {
             return;
         }
+
+        snapshots ??= [];
 
         foreach (var segment in segments)
         {
@@ -958,6 +1182,18 @@ public sealed class UnifiedLog : IDisposable
                 catch (IOException e)
                 {
                     _logger.Log(StorageLogLevel.Warning, $"Could not delete {segment.LogFilePath}: {e.Message}", e);
+                }
+            }
+
+            foreach (var snapshot in snapshots)
+            {
+                try
+                {
+                    File.Delete(snapshot);
+                }
+                catch (IOException e)
+                {
+                    _logger.Log(StorageLogLevel.Warning, $"Could not delete {snapshot}: {e.Message}", e);
                 }
             }
         });
@@ -1052,6 +1288,9 @@ public sealed class UnifiedLog : IDisposable
     private void Load(UnifiedLogOptions options)
     {
         int swapsCompleted = CleanLeftovers();
+        _producerState = new ProducerStateManager(TopicPartition, Dir, _producerIdExpirationMs, _logger);
+        long producerBatchesRead;
+        long? producerSnapshotOffset;
         var baseOffsets = Directory.EnumerateFiles(Dir, "*" + LogSegment.LogFileSuffix)
             .Select(f => Path.GetFileName(f))
             .Select(n => long.TryParse(n.AsSpan(0, n.Length - LogSegment.LogFileSuffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long o) ? o : -1)
@@ -1183,6 +1422,11 @@ public sealed class UnifiedLog : IDisposable
             _highWatermark = Math.Clamp(options.HighWatermark ?? leo, _logStartOffset, leo);
             LeaderEpochCache.TruncateFromEnd(leo);
             LeaderEpochCache.TruncateFromStart(_logStartOffset);
+
+            // Snapshots of segments deleted before the last shutdown; then Kafka's loadProducerState.
+            _producerState.DeleteSnapshotsBefore(segments[0].BaseOffset);
+            producerBatchesRead = RebuildProducerState(leo);
+            producerSnapshotOffset = _producerState.LatestSnapshotOffset;
         }
         catch
         {
@@ -1214,7 +1458,11 @@ public sealed class UnifiedLog : IDisposable
             TopicId = storedTopicId;
         }
 
-        LoadResult = new LogLoadResult(segments.Count, recovered, truncatedBytes, deletedAfterCorruption, rebuilt, swapsCompleted);
+        LoadResult = new LogLoadResult(segments.Count, recovered, truncatedBytes, deletedAfterCorruption, rebuilt, swapsCompleted)
+        {
+            ProducerStateBatchesRead = producerBatchesRead,
+            ProducerSnapshotOffset = producerSnapshotOffset,
+        };
     }
 
     private readonly HashSet<LogSegment> _recoveredAtLoad = [];

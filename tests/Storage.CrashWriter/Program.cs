@@ -5,7 +5,8 @@ using Aspire.Kafka.Storage;
 
 // Child process of the storage crash tests: opens the log dir through LogManager (recovering it
 // when the last run was killed), then appends batches as fast as it can until it is killed.
-// Record values are "r<offset>" so the parent can check every record it reads back.
+// Record values are "r<offset>" so the parent can check every record it reads back. Every batch
+// comes from idempotent producer 7, continuing the sequence of the recovered producer state.
 // Prints "ready <log end offset>" once loaded and "progress <appends> <recovery point>" now and then.
 if (args.Length < 2)
 {
@@ -41,13 +42,15 @@ var log = manager.GetOrCreateLog(new TopicPartition("crash", 0));
 Console.Out.WriteLine($"ready {log.LogEndOffset}");
 Console.Out.Flush();
 
+const long producerId = 7;
+int sequence = log.ActiveProducers.TryGetValue(producerId, out var state) ? state.LastSequence + 1 : 0;
 long appends = 0;
 while (true)
 {
     long next = log.LogEndOffset;
     int count = random.Next(1, 40);
     int padding = random.Next(0, 200);
-    using (var builder = new RecordBatchBuilder(random.Next(4) == 0 ? CompressionType.Gzip : CompressionType.None))
+    using (var builder = new RecordBatchBuilder(random.Next(4) == 0 ? CompressionType.Gzip : CompressionType.None, 0, producerId, 0, sequence))
     {
         for (int i = 0; i < count; i++)
         {
@@ -56,6 +59,7 @@ while (true)
 
         var batch = builder.Build();
         log.AppendAsLeader(batch, 1);
+        sequence += count;
     }
 
     appends++;

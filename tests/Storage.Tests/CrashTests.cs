@@ -7,7 +7,8 @@ namespace Aspire.Kafka.Storage.Tests;
 /// A child process appends as fast as it can and is killed with SIGKILL at a random moment,
 /// many times. After each kill the log is recovered: every batch read back is valid, offsets are
 /// contiguous, every record is the one written at its offset (so the log is a prefix of what was
-/// written), and nothing below the last recovery point the child reported is lost.
+/// written), nothing below the last recovery point the child reported is lost, and the recovered
+/// producer state ends at the sequence of the last batch in the log.
 /// </summary>
 public sealed class CrashTests
 {
@@ -42,6 +43,12 @@ public sealed class CrashTests
                 Assert.StartsWith($"r{i}", value, StringComparison.Ordinal);
                 Assert.True(value.Length == $"r{i}".Length || value[$"r{i}".Length] == '#', $"offset {i} holds '{value}'");
             }
+
+            // The child writes every batch as idempotent producer 7, sequences continuing from the recovered state.
+            var lastBatch = Batches.Split(log.Read(log.LogEndOffset - 1, 1).Records.ToArray()).Single().Header;
+            var producer = log.ActiveProducers[7];
+            Assert.Equal((lastBatch.LastSequence, lastBatch.LastOffset), (producer.LastSequence, producer.LastOffset));
+            Assert.Equal(log.LogEndOffset - 1, lastBatch.LastSequence); // one sequence per record since offset 0
 
             previousEnd = log.LogEndOffset;
             if (iteration % 2 == 0)

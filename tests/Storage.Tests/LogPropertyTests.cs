@@ -5,7 +5,8 @@ namespace Aspire.Kafka.Storage.Tests;
 
 /// <summary>
 /// Any sequence of appends, rolls, truncations, retention runs and reopenings keeps the log equal
-/// to a list of (offset, value) records. Seeded: a failure prints its seed; set
+/// to a list of (offset, value) records, and the producer state equal to the last batch of each
+/// idempotent producer still in the log. Seeded: a failure prints its seed; set
 /// STORAGE_PROPERTY_SEED to replay one.
 /// </summary>
 public sealed class LogPropertyTests
@@ -22,6 +23,8 @@ public sealed class LogPropertyTests
     }
 
     private readonly record struct Op(Kind Kind, int Count, int Size, int Pick);
+
+    private sealed record ProducerBatch(long BaseOffset, long LastOffset, long ProducerId, short Epoch, int LastSeq, byte[] Bytes);
 
     private static readonly Gen<Op> OpGen =
         from kind in Gen.Frequency(
@@ -64,9 +67,11 @@ public sealed class LogPropertyTests
         var config = Batches.SmallConfig(segmentBytes: 1200, indexInterval: 150);
         var model = new List<(long Offset, string Value)>();
         var batchStarts = new List<long>();
+        var producerBatches = new List<ProducerBatch>();
+        var clients = new Dictionary<long, (short Epoch, int NextSeq)> { [1] = (0, 0), [2] = (0, 0) };
         long logStart = 0;
         long leo = 0;
-        var log = UnifiedLog.Open(path, config);
+        var log = UnifiedLog.Open(path, config, new UnifiedLogOptions { ProducerIdExpirationMs = long.MaxValue });
         try
         {
             int step = 0;
@@ -77,9 +82,41 @@ public sealed class LogPropertyTests
                 {
                     case Kind.Append:
                         {
-                            var batch = Batches.Make(op.Count, 1000 + step, $"{step}", padding: op.Size);
+                            // A third of the appends without producer id, the others from producer 1 or 2:
+                            // in sequence after what the log holds, sometimes a new epoch or a retry.
+                            long producerId = op.Pick % 3;
+                            var state = LastBatchInLog(producerBatches, logStart, producerId);
+                            int variant = op.Pick / 3 % 8;
+                            if (producerId > 0 && variant == 0 && state is not null)
+                            {
+                                var retry = log.AppendAsLeader(state.Bytes.ToArray(), 0);
+                                Assert.True(retry.IsDuplicate);
+                                Assert.Equal((state.BaseOffset, state.LastOffset), (retry.FirstOffset, retry.LastOffset));
+                                break;
+                            }
+
+                            byte[] batch;
+                            if (producerId > 0)
+                            {
+                                var (epoch, nextSeq) = clients[producerId];
+                                if (variant == 1)
+                                {
+                                    (epoch, nextSeq) = ((short)(epoch + 1), 0);
+                                }
+
+                                int seq = state is null ? nextSeq : state.Epoch == epoch ? state.LastSeq + 1 : 0;
+                                batch = Batches.Make(op.Count, 1000 + step, $"{step}", padding: op.Size, producerId: producerId, producerEpoch: epoch, baseSequence: seq);
+                                clients[producerId] = (epoch, seq + op.Count);
+                                producerBatches.Add(new ProducerBatch(leo, leo + op.Count - 1, producerId, epoch, seq + op.Count - 1, [.. batch]));
+                            }
+                            else
+                            {
+                                batch = Batches.Make(op.Count, 1000 + step, $"{step}", padding: op.Size);
+                            }
+
                             var info = log.AppendAsLeader(batch, 0);
                             Assert.Equal(leo, info.FirstOffset);
+                            Assert.False(info.IsDuplicate);
                             batchStarts.Add(leo);
                             for (int i = 0; i < op.Count; i++)
                             {
@@ -106,6 +143,7 @@ public sealed class LogPropertyTests
                             log.TruncateTo(target);
                             model.RemoveAll(r => r.Offset >= target);
                             batchStarts.RemoveAll(b => b >= target);
+                            producerBatches.RemoveAll(b => b.BaseOffset >= target);
                             leo = target;
                             break;
                         }
@@ -147,6 +185,7 @@ public sealed class LogPropertyTests
                                 HadCleanShutdown = clean,
                                 RecoveryPoint = clean ? 0 : Math.Min(recoveryPoint, op.Pick),
                                 LogStartOffset = logStart,
+                                ProducerIdExpirationMs = long.MaxValue,
                             });
                             break;
                         }
@@ -157,6 +196,16 @@ public sealed class LogPropertyTests
                 Assert.Equal(logStart, log.LogStartOffset);
                 var actual = Batches.ReadAll(log).Select(r => (r.Offset, Batches.Text(r.Value))).ToList();
                 Assert.Equal(model, actual);
+                var expectedProducers = new Dictionary<long, (short, int, long)>();
+                foreach (long producerId in clients.Keys)
+                {
+                    if (LastBatchInLog(producerBatches, logStart, producerId) is { } last)
+                    {
+                        expectedProducers[producerId] = (last.Epoch, last.LastSeq, last.LastOffset);
+                    }
+                }
+
+                Assert.Equal(expectedProducers, log.ActiveProducers.ToDictionary(p => p.Key, p => (p.Value.ProducerEpoch, p.Value.LastSequence, p.Value.LastOffset)));
                 if (model.Count > 0)
                 {
                     var probe = model[op.Pick % model.Count];
@@ -171,4 +220,8 @@ public sealed class LogPropertyTests
             log.Dispose();
         }
     }
+
+    /// <summary>The model of a producer's state: its last batch whose last offset is not below the log start.</summary>
+    private static ProducerBatch? LastBatchInLog(List<ProducerBatch> batches, long logStart, long producerId) =>
+        batches.LastOrDefault(b => b.ProducerId == producerId && b.LastOffset >= logStart);
 }

@@ -72,9 +72,10 @@ internal static class Batches
 
     /// <summary>A batch of <paramref name="count"/> records valued "v{tag}-{i}" with keys "k{key(i)}" (or null keys).</summary>
     public static byte[] Make(int count, long timestamp, string tag = "x", Func<int, string?>? key = null, int padding = 0,
-        CompressionType compression = CompressionType.None, Func<int, string?>? value = null)
+        CompressionType compression = CompressionType.None, Func<int, string?>? value = null,
+        long producerId = RecordBatch.NoProducerId, short producerEpoch = RecordBatch.NoProducerEpoch, int baseSequence = RecordBatch.NoSequence)
     {
-        using var builder = new RecordBatchBuilder(compression);
+        using var builder = new RecordBatchBuilder(compression, 0, producerId, producerEpoch, baseSequence);
         for (int i = 0; i < count; i++)
         {
             string? k = key?.Invoke(i);

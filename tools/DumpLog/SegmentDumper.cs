@@ -9,7 +9,8 @@ namespace Aspire.Kafka.Tools.DumpLog;
 /// <summary>
 /// kafka-dump-log.sh for this project: <c>dump-log [--files] f1[,f2…] [--no-data] [--max-bytes N]</c>.
 /// .log files print every batch (and record, with key and payload unless --no-data), .index
-/// files their offset/position entries, .timeindex files their timestamp/offset entries.
+/// files their offset/position entries, .timeindex files their timestamp/offset entries,
+/// .snapshot files (producer state) their producer entries.
 /// </summary>
 public static class SegmentDumper
 {
@@ -37,7 +38,7 @@ public static class SegmentDumper
                 case "-h":
                 case "--help":
                     output.WriteLine("usage: dump-log [--files] <file>[,<file>…] [--print-data-log | --no-data]");
-                    output.WriteLine("  .log: batches and records; .index: offset → position; .timeindex: timestamp → offset");
+                    output.WriteLine("  .log: batches and records; .index: offset → position; .timeindex: timestamp → offset; .snapshot: producer state");
                     return 0;
                 default:
                     files.AddRange(args[i].Split(',', StringSplitOptions.RemoveEmptyEntries));
@@ -47,7 +48,7 @@ public static class SegmentDumper
 
         if (files.Count == 0)
         {
-            error.WriteLine("dump-log: name at least one .log, .index or .timeindex file (--help for usage).");
+            error.WriteLine("dump-log: name at least one .log, .index, .timeindex or .snapshot file (--help for usage).");
             return 2;
         }
 
@@ -75,9 +76,16 @@ public static class SegmentDumper
             {
                 DumpTimeIndex(file, baseOffset, output);
             }
+            else if (file.EndsWith(ProducerStateManager.SnapshotFileSuffix, StringComparison.Ordinal))
+            {
+                if (!DumpProducerSnapshot(file, output, error))
+                {
+                    status = 1;
+                }
+            }
             else
             {
-                error.WriteLine($"dump-log: {file} is not a .log, .index or .timeindex file.");
+                error.WriteLine($"dump-log: {file} is not a .log, .index, .timeindex or .snapshot file.");
                 status = 1;
             }
         }
@@ -192,6 +200,39 @@ public static class SegmentDumper
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"timestamp: {timestamp} offset: {baseOffset + relative}"));
         }
+    }
+
+    /// <summary>One line per producer, as kafka-dump-log.sh prints a producer snapshot.</summary>
+    private static bool DumpProducerSnapshot(string file, TextWriter output, TextWriter error)
+    {
+        List<ProducerStateEntry> entries;
+        try
+        {
+            entries = ProducerStateManager.ReadSnapshot(file);
+        }
+        catch (CorruptSnapshotException e)
+        {
+            error.WriteLine(e.Message);
+            return false;
+        }
+
+        foreach (var entry in entries)
+        {
+            var line = new StringBuilder();
+            line.Append(CultureInfo.InvariantCulture,
+                $"producerId: {entry.ProducerId} producerEpoch: {entry.ProducerEpoch} coordinatorEpoch: {entry.CoordinatorEpoch} " +
+                $"currentTxnFirstOffset: {(entry.CurrentTxnFirstOffset < 0 ? "OptionalLong.empty" : "OptionalLong[" + entry.CurrentTxnFirstOffset.ToString(CultureInfo.InvariantCulture) + "]")} " +
+                $"lastTimestamp: {entry.LastTimestamp} ");
+            if (entry.BatchMetadata is [var batch, ..])
+            {
+                line.Append(CultureInfo.InvariantCulture,
+                    $"firstSequence: {batch.FirstSeq} lastSequence: {batch.LastSeq} lastOffset: {batch.LastOffset} offsetDelta: {batch.OffsetDelta} timestamp: {batch.Timestamp}");
+            }
+
+            output.WriteLine(line.ToString().TrimEnd());
+        }
+
+        return true;
     }
 
     private static string Lower(bool value) => value ? "true" : "false";
