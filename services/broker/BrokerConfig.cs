@@ -36,6 +36,7 @@ public static class BrokerConfig
         "log.message.timestamp.type", "message.max.bytes",
         "log.retention.check.interval.ms", "log.flush.scheduler.interval.ms", "log.flush.offset.checkpoint.interval.ms",
         "log.flush.start.offset.checkpoint.interval.ms", "log.cleaner.enable", "log.cleaner.backoff.ms", "num.recovery.threads.per.data.dir",
+        "producer.id.expiration.ms", "producer.id.expiration.check.interval.ms",
     ];
 
     public static ConfigDef Definition { get; } = NodeConfig.Create().Merge(new ConfigDef()
@@ -68,6 +69,9 @@ public static class BrokerConfig
         .Define("log.cleaner.enable", ConfigType.Boolean, true, Importance.Medium, "Whether compacted topics are cleaned.")
         .Define("log.cleaner.backoff.ms", ConfigType.Long, 15000L, Range.AtLeast(0), Importance.Medium, "Sleep of the cleaner when there is nothing to clean.")
         .Define("num.recovery.threads.per.data.dir", ConfigType.Int, 1, Range.AtLeast(1), Importance.High, "Threads recovering logs at start, per log dir.")
+        .Define("producer.id.expiration.ms", ConfigType.Long, 86400000L, Range.AtLeast(1), Importance.Low,
+            "How long a partition remembers an idle idempotent producer's id and sequence.")
+        .Define("producer.id.expiration.check.interval.ms", ConfigType.Long, 600000L, Range.AtLeast(1), Importance.Low, "How often expired producer ids are removed.")
         // Replication and serving.
         .Define(MinInsyncReplicas, ConfigType.Int, 1, Range.AtLeast(1), Importance.High, "Replicas that must be in the ISR for acks=all produce to succeed (topic: min.insync.replicas).")
         .Define(CompressionTypeKey, ConfigType.String, "producer", ValidString.In("producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"), Importance.High,

@@ -18,6 +18,8 @@ internal sealed class BrokerMetrics : IDisposable
         BytesIn = _meter.CreateCounter<long>("aspire.kafka.broker.bytes.in", "By", "Record bytes appended as leader.");
         BytesOut = _meter.CreateCounter<long>("aspire.kafka.broker.bytes.out", "By", "Record bytes sent in fetch responses (tag: consumer or follower).");
         ReplicationBytesIn = _meter.CreateCounter<long>("aspire.kafka.broker.replication.bytes.in", "By", "Record bytes appended as follower.");
+        DuplicateBatches = _meter.CreateCounter<long>("aspire.kafka.broker.duplicate.batches", "{append}",
+            "Idempotent produces answered from producer state without writing: retries of batches the log already has.");
         PartitionErrors = _meter.CreateCounter<long>("aspire.kafka.broker.partition.errors", "{error}", "Partitions answered with an error (tags: api, error).");
         IsrShrinks = _meter.CreateCounter<long>("aspire.kafka.broker.isr.shrinks", "{change}", "ISR shrinks proposed by this broker as leader.");
         IsrExpands = _meter.CreateCounter<long>("aspire.kafka.broker.isr.expands", "{change}", "ISR expansions proposed by this broker as leader.");
@@ -43,6 +45,8 @@ internal sealed class BrokerMetrics : IDisposable
     public Counter<long> BytesOut { get; }
 
     public Counter<long> ReplicationBytesIn { get; }
+
+    public Counter<long> DuplicateBatches { get; }
 
     public Counter<long> PartitionErrors { get; }
 

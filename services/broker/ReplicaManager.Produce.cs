@@ -163,8 +163,18 @@ public sealed partial class ReplicaManager
                 return (error, message, null, -1);
             }
 
-            Metrics.MessagesIn.Add(info.RecordCount);
-            Metrics.BytesIn.Add(info.ValidBytes);
+            if (info.IsDuplicate)
+            {
+                // A retry of batches the log already has (idempotent producer): Kafka answers
+                // with the original offsets and writes nothing.
+                Metrics.DuplicateBatches.Add(1);
+            }
+            else
+            {
+                Metrics.MessagesIn.Add(info.RecordCount);
+                Metrics.BytesIn.Add(info.ValidBytes);
+            }
+
             response.BaseOffset = info.FirstOffset;
             response.LogAppendTimeMs = info.LogAppendTime;
             response.LogStartOffset = info.LogStartOffset;
@@ -182,6 +192,21 @@ public sealed partial class ReplicaManager
         catch (CorruptRecordException e)
         {
             return (ErrorCode.CorruptMessage, e.Message, null, -1);
+        }
+        catch (OutOfOrderSequenceException e)
+        {
+            _logger.LogInformation("Rejected a produce to {Partition}: {Message}", tp, e.Message);
+            return (ErrorCode.OutOfOrderSequenceNumber, e.Message, null, -1);
+        }
+        catch (InvalidProducerEpochException e)
+        {
+            _logger.LogInformation("Rejected a produce to {Partition}: {Message}", tp, e.Message);
+            return (ErrorCode.InvalidProducerEpoch, e.Message, null, -1);
+        }
+        catch (InvalidTxnStateException e)
+        {
+            _logger.LogInformation("Rejected a produce to {Partition}: {Message}", tp, e.Message);
+            return (ErrorCode.InvalidTxnState, e.Message, null, -1);
         }
         catch (CompressionUnavailableException e)
         {

@@ -57,11 +57,33 @@ public sealed class KafkajsProcessTests
         }
 
         Assert.Contains("produced 20", await NodeAsync(modules, cluster.Bootstrap, "produce"), StringComparison.Ordinal);
+        Assert.Contains("produced idempotent 30", await NodeAsync(modules, cluster.Bootstrap, "idempotent"), StringComparison.Ordinal);
 
         string consumed = await ProcessCluster.KcatAsync("", 60, "-b", cluster.Bootstrap, "-C", "-t", "js-topic", "-o", "beginning", "-e", "-f", "%p:%o:%s\n");
         string[] values = consumed.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(values.Length == 20, $"expected 20 records, got {values.Length}: {string.Join(' ', values)}");
+        Assert.True(values.Length == 50, $"expected 50 records, got {values.Length}: {string.Join(' ', values)}");
         Assert.Equal(10, values.Count(v => v.Contains(":js-0-", StringComparison.Ordinal)));
         Assert.Equal(10, values.Count(v => v.Contains(":js-1-", StringComparison.Ordinal)));
+        Assert.Equal(30, values.Count(v => v.Contains(":js-idem-", StringComparison.Ordinal)));
+
+        // The idempotent producer's batches carry its producer id (from InitProducerId) and, per
+        // partition, sequences from 0 without gap or repeat; the others carry none.
+        int idempotentRecords = 0;
+        foreach (int partition in new[] { 0, 1 })
+        {
+            string directory = Enumerable.Range(1, 3).Select(i => Path.Combine(cluster.Cluster.Node($"broker-{i}").Resource.DataDirectory!, $"js-topic-{partition}")).First(Directory.Exists);
+            var withId = SegmentBatches.Read(directory).Where(b => b.ProducerId >= 0).ToList();
+            Assert.True(withId.Select(b => b.ProducerId).Distinct().Count() <= 1, $"partition {partition}: several producer ids");
+            int next = 0;
+            foreach (Records.RecordBatchHeader b in withId)
+            {
+                Assert.Equal(0, b.ProducerEpoch);
+                Assert.Equal(next, b.BaseSequence);
+                next = b.LastSequence + 1;
+                idempotentRecords += b.LastOffsetDelta + 1;
+            }
+        }
+
+        Assert.Equal(30, idempotentRecords);
     }
 }

@@ -1,5 +1,6 @@
 // kafkajs 2.2.4. "create": a topic with 2 partitions and RF 3. "produce": 10 records with acks=-1
-// uncompressed, 10 with gzip.
+// uncompressed, 10 with gzip. "idempotent": an idempotent producer (InitProducerId, sequence
+// numbers) sends 3 x 10 records.
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs');
 
 async function create(kafka) {
@@ -25,5 +26,19 @@ async function produce(kafka) {
   console.log('produced 20');
 }
 
+async function produceIdempotent(kafka) {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  for (let round = 0; round < 3; round++) {
+    const messages = [];
+    for (let i = 0; i < 10; i++) messages.push({ key: `key-${i}`, value: `js-idem-${round}-${i}` });
+    const result = await producer.send({ topic: 'js-topic', acks: -1, messages });
+    for (const r of result) if (r.errorCode !== 0) throw new Error(`produce error ${r.errorCode}`);
+  }
+  await producer.disconnect();
+  console.log('produced idempotent 30');
+}
+
 const kafka = new Kafka({ clientId: 'broker-tests', brokers: process.argv[2].split(','), logLevel: logLevel.ERROR });
-(process.argv[3] === 'create' ? create(kafka) : produce(kafka)).catch((e) => { console.error(e); process.exit(1); });
+const modes = { create, produce, idempotent: produceIdempotent };
+modes[process.argv[3]](kafka).catch((e) => { console.error(e); process.exit(1); });
