@@ -61,6 +61,7 @@ builder.Services.AddSingleton<IKafkaApi, ListOffsetsApi>();
 builder.Services.AddSingleton<IKafkaApi, DeleteRecordsApi>();
 builder.Services.AddSingleton<IKafkaApi, OffsetForLeaderEpochApi>();
 builder.Services.AddSingleton<IKafkaApi, DescribeLogDirsApi>();
+builder.Services.AddSingleton<IKafkaApi, DescribeProducersApi>();
 
 WebApplication app = builder.Build();
 app.MapDefaultEndpoints();

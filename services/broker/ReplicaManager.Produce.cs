@@ -220,6 +220,47 @@ public sealed partial class ReplicaManager
         }
     }
 
+    /// <summary>DescribeProducers: the idempotent producers each led partition has state for.</summary>
+    public DescribeProducersResponse HandleDescribeProducers(DescribeProducersRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var response = new DescribeProducersResponse();
+        foreach (DescribeProducersRequest.TopicRequest topic in request.Topics)
+        {
+            var topicResponse = new DescribeProducersResponse.TopicResponse { Name = topic.Name };
+            response.Topics.Add(topicResponse);
+            foreach (int index in topic.PartitionIndexes)
+            {
+                var partitionResponse = new DescribeProducersResponse.PartitionResponse { PartitionIndex = index };
+                topicResponse.Partitions.Add(partitionResponse);
+                ErrorCode error = CheckLeader(new TopicPartition(topic.Name, index), -1, out Partition? partition);
+                if (error != ErrorCode.None || partition is null)
+                {
+                    partitionResponse.ErrorCode = (short)error;
+                    partitionResponse.ErrorMessage = error == ErrorCode.NotLeaderOrFollower
+                        ? $"This broker is not the leader of {topic.Name}-{index}."
+                        : $"{topic.Name}-{index} is not hosted here.";
+                    continue;
+                }
+
+                foreach (ActiveProducer p in partition.Log.ActiveProducers.Values.OrderBy(p => p.ProducerId))
+                {
+                    partitionResponse.ActiveProducers.Add(new DescribeProducersResponse.ProducerState
+                    {
+                        ProducerId = p.ProducerId,
+                        ProducerEpoch = p.ProducerEpoch,
+                        LastSequence = p.LastSequence,
+                        LastTimestamp = p.LastTimestamp,
+                        CoordinatorEpoch = p.CoordinatorEpoch,
+                        CurrentTxnStartOffset = p.CurrentTxnFirstOffset,
+                    });
+                }
+            }
+        }
+
+        return response;
+    }
+
     private static bool NeedsRecompression(ReadOnlySpan<byte> records, CompressionType target)
     {
         foreach (ReadOnlySpan<byte> batch in RecordSet.EnumerateBatches(records))

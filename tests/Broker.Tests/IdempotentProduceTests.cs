@@ -75,6 +75,16 @@ public sealed class IdempotentProduceTests
         // Batches without a producer id are untouched by all of this.
         Assert.Equal((short)ErrorCode.None, (await ProduceAsync(rm, Batch(CompressionType.None, "plain"))).ErrorCode);
         Assert.Equal(["a", "b", "c", "d", "other", "e", "f", "plain"], LogValues(rm));
+
+        // DescribeProducers shows each producer's epoch and last sequence; another partition is not hosted.
+        DescribeProducersResponse described = rm.HandleDescribeProducers(new DescribeProducersRequest
+        {
+            Topics = [new DescribeProducersRequest.TopicRequest { Name = "orders", PartitionIndexes = [0, 5] }],
+        });
+        DescribeProducersResponse.PartitionResponse[] partitions = [.. described.Topics.Single().Partitions];
+        Assert.Equal((short)ErrorCode.None, partitions[0].ErrorCode);
+        Assert.Equal([(1000L, 1, 0), (2000L, 0, 0)], partitions[0].ActiveProducers.Select(p => (p.ProducerId, p.ProducerEpoch, p.LastSequence)));
+        Assert.Equal((short)ErrorCode.UnknownTopicOrPartition, partitions[1].ErrorCode);
     }
 
     [Fact]
