@@ -41,13 +41,14 @@ public sealed class KcatClusterTests(LiveClusterFixture fixture, ITestOutputHelp
         Assert.True(partitions.Select(p => p.GetProperty("leader").GetInt32()).Distinct().Count() > 1, "every partition has the same leader");
     }
 
+    /// <summary>Per codec; two of them as an idempotent producer (InitProducerId from any node, coordinators included; sequences per partition).</summary>
     [Theory]
-    [InlineData("none")]
-    [InlineData("gzip")]
-    [InlineData("snappy")]
-    [InlineData("lz4")]
-    [InlineData("zstd")]
-    public async Task Kcat_produces_100000_keyed_records_with_murmur2_and_consumes_them_all_back(string codec)
+    [InlineData("none", false)]
+    [InlineData("gzip", true)]
+    [InlineData("snappy", false)]
+    [InlineData("lz4", false)]
+    [InlineData("zstd", true)]
+    public async Task Kcat_produces_100000_keyed_records_with_murmur2_and_consumes_them_all_back(string codec, bool idempotent)
     {
         string kcat = ClientTools.Kcat();
         string topic = $"kcat-{codec}";
@@ -63,7 +64,7 @@ public sealed class KcatClusterTests(LiveClusterFixture fixture, ITestOutputHelp
 
         ClientRun produce = await ClientProcess.RunAsync(kcat,
             ["-P", "-b", fixture.Cluster.Bootstrap, "-t", topic, "-K:", "-z", codec, "-X", "partitioner=murmur2_random", "-X", "acks=all",
-             "-X", "linger.ms=20", "-X", "batch.num.messages=10000"],
+             "-X", "linger.ms=20", "-X", "batch.num.messages=10000", "-X", $"enable.idempotence={(idempotent ? "true" : "false")}"],
             standardInput: input.ToString(), timeout: TimeSpan.FromSeconds(120));
         output.WriteLine(produce.Describe()[..Math.Min(4000, produce.Describe().Length)]);
         Assert.True(produce.Succeeded, produce.Describe());
