@@ -54,7 +54,7 @@ try
     string bootstrap = cluster.BootstrapServers("primary");
     await using (var admin = new KafkaClient(new KafkaClientOptions { BootstrapServers = bootstrap.Split(',') }))
     {
-        foreach ((string name, int partitions, short rf) in new[] { ("warmup", 16, (short)3), ("p1-rf1", 1, (short)1), ("p16-rf1", 16, (short)1), ("p1-rf3", 1, (short)3), ("p16-rf3", 16, (short)3), ("kcat", 16, (short)1), ("latency", 16, (short)3) })
+        foreach ((string name, int partitions, short rf) in new[] { ("warmup", 16, (short)3), ("p1-rf1", 1, (short)1), ("p16-rf1", 16, (short)1), ("p1-rf3", 1, (short)3), ("p16-rf3", 16, (short)3), ("kcat", 16, (short)1), ("latency", 16, (short)3), ("plain", 16, (short)3), ("idempotent", 16, (short)3) })
         {
             (await admin.CreateTopicsAsync([new NewTopic(name, partitions, rf, topicConfigs)])).Single().ThrowIfError();
         }
@@ -94,6 +94,27 @@ try
                 Console.WriteLine($"  {size,4}  {acks,4} {rf,2} {partitions,10} {rate,12:N0} [{runs[0] / 1e6:F2}-{runs[^1] / 1e6:F2} M] {rate * size / 1e6,8:N1} {rate / raw[size],14:P0} {versusAcks1}");
             }
         }
+    }
+
+    // The idempotent producer (InitProducerId, sequence checks per partition) against the same
+    // producer without it, runs alternating so that both see the same machine.
+    {
+        int records = (int)(2_000_000 * scale);
+        var plain = new List<double>();
+        var idempotent = new List<double>();
+        for (int r = 0; r < Repeats; r++)
+        {
+            JsonElement p = await RunAsync(rdkperf, "produce", bootstrap, "plain", records.ToString(CultureInfo.InvariantCulture), "100", "all", "enable.idempotence=false");
+            plain.Add(p.GetProperty("records").GetInt64() / p.GetProperty("seconds").GetDouble());
+            JsonElement i = await RunAsync(rdkperf, "produce", bootstrap, "idempotent", records.ToString(CultureInfo.InvariantCulture), "100", "all", "enable.idempotence=true");
+            idempotent.Add(i.GetProperty("records").GetInt64() / i.GetProperty("seconds").GetDouble());
+        }
+
+        plain.Sort();
+        idempotent.Sort();
+        Console.WriteLine();
+        Console.WriteLine($"Idempotent producer, 100 B, acks=all, RF 3, 16 partitions (alternating runs): {idempotent[Repeats / 2]:N0} records/s " +
+            $"[{idempotent[0] / 1e6:F2}-{idempotent[^1] / 1e6:F2} M] = {idempotent[Repeats / 2] / plain[Repeats / 2]:P0} of the same producer without idempotence ({plain[Repeats / 2]:N0})");
     }
 
     // kcat -P reading lines from a file: the same C library through the command-line tool users have.
