@@ -251,6 +251,36 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
         throw new InvalidOperationException("tests/Coordinator.Tests/node not found above " + AppContext.BaseDirectory);
     }
 
+    /// <summary>
+    /// Confluent.Kafka (.NET, 1.9.3 on Debian's librdkafka 2.0.2) as an application: AdminClient
+    /// creates a topic, an idempotent producer (acks=all) sends 5,000 keyed records, a group
+    /// consumer reads each exactly once in key order and commits, ListGroups/DescribeGroups show the group.
+    /// </summary>
+    [Fact]
+    public async Task Confluent_Kafka_dotnet_creates_produces_idempotently_consumes_in_a_group_and_commits()
+    {
+        string client = AppContext.BaseDirectory.Replace($"{Path.DirectorySeparatorChar}Coordinator.Tests{Path.DirectorySeparatorChar}", $"{Path.DirectorySeparatorChar}ConfluentClient{Path.DirectorySeparatorChar}", StringComparison.Ordinal);
+        string dll = Path.Combine(client, "ConfluentClient.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: build tests/ConfluentClient (./test.sh builds the solution).");
+
+        JsonElement r = await RunJsonAsync("dotnet", null, null, dll, fixture.Bootstrap, "dotnet-topic", "dotnet-group", "5000");
+
+        Assert.Equal("2.0.2", r.GetProperty("librdkafka").GetString());
+        Assert.Equal(5000, r.GetProperty("persisted").GetInt32());
+        Assert.Equal(5000, r.GetProperty("consumed").GetInt32());
+        Assert.Equal(0, r.GetProperty("duplicates").GetInt32());
+        Assert.Equal(0, r.GetProperty("outOfOrder").GetInt32());
+        Assert.Equal(5000, r.GetProperty("committedTotal").GetInt64());
+        Assert.True(r.GetProperty("listed").GetBoolean(), "the group was not listed as an empty consumer group");
+
+        // The broker side agrees: the group's committed offsets sum to the records produced.
+        await using var admin = new KafkaClient(new KafkaClientOptions { BootstrapServers = fixture.Bootstrap.Split(','), ClientId = "coordinator-tests" });
+        var groups = new GroupAdmin(admin);
+        KafkaNode coordinator = await groups.FindCoordinatorAsync("dotnet-group", CancellationToken.None);
+        IReadOnlyDictionary<(string Topic, int Partition), long> committed = await groups.CommittedAsync(coordinator, "dotnet-group", CancellationToken.None);
+        Assert.Equal(5000, Enumerable.Range(0, 3).Sum(p => committed.GetValueOrDefault(("dotnet-topic", p), 0)));
+    }
+
     [Fact]
     public async Task Kcat_balanced_consumer_reads_everything_and_commits()
     {
