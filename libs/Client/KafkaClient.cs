@@ -37,6 +37,9 @@ public readonly record struct OffsetSpec(long Timestamp)
 
 public readonly record struct ListOffsetsResult(long Offset, long Timestamp, int LeaderEpoch);
 
+/// <summary>An idempotent producer as a partition leader knows it: its epoch and the last sequence it wrote.</summary>
+public readonly record struct ProducerStateResult(long ProducerId, short ProducerEpoch, int LastSequence);
+
 /// <summary>A topic to create. -1 partitions / replication factor: the cluster's defaults (CreateTopics v4+).</summary>
 public sealed record NewTopic(
     string Name,
@@ -298,6 +301,28 @@ public sealed partial class KafkaClient : IAsyncDisposable
             }
 
             return new ListOffsetsResult(r.Offset, r.Timestamp, r.LeaderEpoch);
+        }, cancellationToken);
+
+    /// <summary>
+    /// The idempotent producers a partition's leader has state for (DescribeProducers v0, KIP-664):
+    /// producer id → epoch and last sequence.
+    /// </summary>
+    public Task<IReadOnlyList<ProducerStateResult>> DescribeProducersAsync(string topic, int partition, CancellationToken cancellationToken = default) =>
+        WithRetriesAsync($"DescribeProducers for {topic}-{partition}", topic, async ct =>
+        {
+            (KafkaNode leader, _, _) = await LeaderAsync(topic, partition, ct).ConfigureAwait(false);
+            KafkaConnection connection = await Network.GetConnectionAsync(leader, ct).ConfigureAwait(false);
+            var request = new DescribeProducersRequest { Topics = [new() { Name = topic, PartitionIndexes = [partition] }] };
+            DescribeProducersResponse response = await connection.SendAsync<DescribeProducersRequest, DescribeProducersResponse>(request, 0, ct).ConfigureAwait(false);
+            DescribeProducersResponse.PartitionResponse r = response.Topics.FirstOrDefault(x => x.Name == topic)?.Partitions
+                .FirstOrDefault(x => x.PartitionIndex == partition)
+                ?? throw new KafkaProtocolViolationException(connection.Endpoint, $"the DescribeProducers response has no result for {topic}-{partition}");
+            if (r.ErrorCode != 0)
+            {
+                throw new KafkaErrorException((ErrorCode)r.ErrorCode, r.ErrorMessage, topic, partition);
+            }
+
+            return (IReadOnlyList<ProducerStateResult>)[.. r.ActiveProducers.Select(p => new ProducerStateResult(p.ProducerId, (short)p.ProducerEpoch, p.LastSequence))];
         }, cancellationToken);
 
     /// <summary>

@@ -9,7 +9,8 @@ namespace Aspire.Kafka.Controller;
 /// that serves InitProducerId asks for a block with AllocateProducerIds, the controller writes a
 /// ProducerIdsRecord whose NextProducerId is the start of the block after it, and answers once that
 /// record is committed. Blocks never overlap, across controller fail-overs and snapshots too,
-/// because the next start lives only in the metadata log.
+/// because the next start lives only in the metadata log. Ids from
+/// <see cref="CoordinatorsImage.CoordinatorProducerIdBase"/> up are the coordinators' and never handed out.
 /// </summary>
 internal static class ProducerIdControlManager
 {
@@ -26,7 +27,7 @@ internal static class ProducerIdControlManager
         }
 
         long start = ctx.Image.ProducerIds.NextProducerId;
-        if (start > long.MaxValue - BlockSize)
+        if (start > CoordinatorsImage.CoordinatorProducerIdBase - BlockSize)
         {
             return new AllocateProducerIdsResponse { ErrorCode = Errors.UnknownServerError, ProducerIdStart = -1 };
         }

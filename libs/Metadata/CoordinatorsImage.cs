@@ -22,6 +22,13 @@ public sealed class CoordinatorsImage
     /// </summary>
     public const string CoordinatorFeature = "aspire.coordinator";
 
+    /// <summary>
+    /// Producer ids from here up are never allocated by the controller: the coordinators write each
+    /// <c>__consumer_offsets</c> partition as the producer <see cref="CoordinatorProducer"/> gives, so
+    /// that the brokers fence an owner that lost the partition (its producer epoch is lower).
+    /// </summary>
+    public const long CoordinatorProducerIdBase = 1L << 62;
+
     public static readonly CoordinatorsImage Empty = new(ImmutableSortedDictionary<int, CoordinatorAssignment>.Empty);
 
     public CoordinatorsImage(ImmutableSortedDictionary<int, CoordinatorAssignment> assignments)
@@ -49,6 +56,20 @@ public sealed class CoordinatorsImage
         ArgumentNullException.ThrowIfNull(groupId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(partitionCount);
         return JavaAbs(JavaStringHashCode(groupId)) % partitionCount;
+    }
+
+    /// <summary>
+    /// The idempotent producer a coordinator writes <c>__consumer_offsets</c>-<paramref name="partition"/>
+    /// as while it owns the partition at <paramref name="assignmentEpoch"/>: one producer id per
+    /// partition, the assignment epoch as producer epoch. Producer epochs are 16 bits, so every 32,768
+    /// assignment epochs the id moves on (a new id is not fenced by the previous one's epochs).
+    /// </summary>
+    public static (long ProducerId, short ProducerEpoch) CoordinatorProducer(int partition, int assignmentEpoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(partition, 1 << 20);
+        ArgumentOutOfRangeException.ThrowIfNegative(assignmentEpoch);
+        return (CoordinatorProducerIdBase + ((long)(assignmentEpoch >> 15) << 20) + partition, (short)(assignmentEpoch & 0x7FFF));
     }
 
     /// <summary>Java's String.hashCode: h = 31 * h + c over the UTF-16 code units.</summary>

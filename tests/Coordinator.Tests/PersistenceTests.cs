@@ -33,6 +33,33 @@ public sealed class PersistenceTests
     }
 
     [Fact]
+    public async Task A_coordinator_fenced_by_a_newer_owner_stops_serving_the_partition_and_writes_nothing()
+    {
+        var log = new InMemoryGroupLog();
+        var old = new Harness(log: log); // owns __consumer_offsets-0 at epoch 1
+        Assert.Equal(0, (await old.Commit("t", 0, 5)).Topics[0].Partitions[0].ErrorCode);
+
+        // The controller moved the partition (epoch 2) while the old owner did not hear of it.
+        var newer = new Harness(old.Config, log, load: false);
+        newer.Load(0, epoch: 2);
+        Assert.Equal(GroupRecords.ClaimGroupId, Assert.IsType<GroupRecords.GroupRecord>(GroupRecords.Decode(log.Records(0)[^1].Key, null)).GroupId);
+
+        // The old owner's next write is refused: it answers NOT_COORDINATOR and lets the partition go.
+        Assert.Equal((short)ErrorCode.NotCoordinator, (await old.Commit("t", 0, 6)).Topics[0].Partitions[0].ErrorCode);
+        Assert.Empty(old.Manager.OwnedPartitions);
+        Assert.Equal(5, newer.Committed("t", 0));
+        Assert.DoesNotContain(log.Records(0), r => r.Value is { } v && GroupRecords.Decode(r.Key, v) is GroupRecords.OffsetRecord { Offset.Offset: 6 });
+
+        // An owner that comes back with an older assignment does not load the partition at all.
+        var stale = new Harness(old.Config, log, load: false);
+        await stale.Manager.LoadPartitionAsync(0, 1, () => stale.Now, CancellationToken.None);
+        Assert.Empty(stale.Manager.OwnedPartitions);
+
+        // The reserved claim group cannot be used by clients.
+        Assert.Equal((short)ErrorCode.InvalidGroupId, (await newer.Commit("t", 0, 7, group: GroupRecords.ClaimGroupId)).Topics[0].Partitions[0].ErrorCode);
+    }
+
+    [Fact]
     public async Task Requests_for_a_partition_still_loading_get_load_in_progress_and_unowned_ones_not_coordinator()
     {
         var log = new InMemoryGroupLog();

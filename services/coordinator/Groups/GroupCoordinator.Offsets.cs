@@ -89,6 +89,11 @@ public sealed partial class GroupCoordinator
             return Log(ErrorCode.InvalidGroupId, "OffsetCommit without a group id");
         }
 
+        if (request.GroupId == GroupRecords.ClaimGroupId)
+        {
+            return Log(ErrorCode.InvalidGroupId, $"OffsetCommit for the reserved group id {GroupRecords.ClaimGroupId}");
+        }
+
         ErrorCode ownership = _manager.CheckOwnership(request.GroupId);
         if (ownership != ErrorCode.None)
         {

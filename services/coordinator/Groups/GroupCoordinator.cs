@@ -93,6 +93,11 @@ public sealed partial class GroupCoordinator
             return Reject(ErrorCode.InvalidGroupId, memberId, "JoinGroup without a group id");
         }
 
+        if (groupId == GroupRecords.ClaimGroupId)
+        {
+            return Reject(ErrorCode.InvalidGroupId, memberId, $"JoinGroup for the reserved group id {GroupRecords.ClaimGroupId}");
+        }
+
         ErrorCode ownership = _manager.CheckOwnership(groupId);
         if (ownership != ErrorCode.None)
         {
@@ -768,14 +773,31 @@ public sealed partial class GroupCoordinator
     /// <summary>Appends with acks=all within offsets.commit.timeout.ms; NONE, or the error the clients should see.</summary>
     private async Task<ErrorCode> AppendAsync(int partition, IReadOnlyList<GroupLogRecord> records)
     {
+        if (_manager.OwnedEpoch(partition) is not { } epoch)
+        {
+            return ErrorCode.NotCoordinator;
+        }
+
         using var timeout = new CancellationTokenSource(Config.CommitTimeoutMs);
         try
         {
-            await _manager.Log.AppendAsync(partition, records, timeout.Token).ConfigureAwait(false);
+            await _manager.Log.AppendAsync(partition, epoch, records, timeout.Token).ConfigureAwait(false);
             lock (Gate)
             {
-                return _manager.OwnedPartitions.Contains(partition) ? ErrorCode.None : ErrorCode.NotCoordinator;
+                return _manager.OwnedEpoch(partition) == epoch ? ErrorCode.None : ErrorCode.NotCoordinator;
             }
+        }
+        catch (CoordinatorFencedException e)
+        {
+            // A newer owner wrote the partition (the controller moved it while this node could not
+            // hear it): stop serving its groups; clients look the coordinator up again.
+            _logger.LogWarning("{Message} Unloading it.", e.Message);
+            if (_manager.OwnedEpoch(partition) == epoch)
+            {
+                _manager.UnloadPartition(partition);
+            }
+
+            return ErrorCode.NotCoordinator;
         }
         catch (Exception e)
         {

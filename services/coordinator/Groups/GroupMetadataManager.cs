@@ -123,7 +123,23 @@ public sealed class GroupMetadataManager
             IReadOnlyList<GroupLogRecord> records;
             try
             {
+                // Claim first: from then on the previous owner cannot append, so the read below
+                // ends after everything it wrote.
+                await Log.ClaimAsync(partition, epoch, cancellationToken).ConfigureAwait(false);
                 records = await Log.ReadAllAsync(partition, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CoordinatorFencedException e)
+            {
+                _logger.LogWarning("Not loading __consumer_offsets-{Partition}: {Message}", partition, e.Message);
+                lock (Gate)
+                {
+                    if (_owned.TryGetValue(partition, out OwnedPartition? current) && ReferenceEquals(current, owned))
+                    {
+                        _owned.Remove(partition);
+                    }
+                }
+
+                return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -153,6 +169,15 @@ public sealed class GroupMetadataManager
                 _logger.LogInformation("Loaded __consumer_offsets-{Partition} (epoch {Epoch}): {Records} records, {Groups} groups.", partition, epoch, records.Count, groups);
                 return;
             }
+        }
+    }
+
+    /// <summary>The assignment epoch this node owns <paramref name="partition"/> at; null when it does not own it.</summary>
+    public int? OwnedEpoch(int partition)
+    {
+        lock (Gate)
+        {
+            return _owned.TryGetValue(partition, out OwnedPartition? p) ? p.Epoch : null;
         }
     }
 

@@ -34,6 +34,17 @@ public static class GroupRecords
         return new GroupLogRecord(key, Write(value, version));
     }
 
+    /// <summary>
+    /// The record a coordinator writes when it takes a partition over, before reading it: a
+    /// tombstone of a group no client can have made (Kafka's replay, and ours, delete a group that
+    /// does not exist: nothing). Written as the partition's producer at the new assignment epoch,
+    /// it fences the previous owner (<see cref="IGroupLog.ClaimAsync"/>).
+    /// </summary>
+    public static GroupLogRecord Claim() => new(Write(new GroupMetadataKey { Group = ClaimGroupId }, 2), null);
+
+    /// <summary>The group id of <see cref="Claim"/> records (a client's JoinGroup for it is refused: see GroupCoordinator).</summary>
+    public const string ClaimGroupId = "__aspire.coordinator.claim";
+
     public static GroupLogRecord Group(GroupMetadata group, bool tombstone = false)
     {
         byte[] key = Write(new GroupMetadataKey { Group = group.GroupId }, 2);
@@ -126,7 +137,16 @@ public static class GroupRecords
 /// </summary>
 public interface IGroupLog
 {
-    Task AppendAsync(int partition, IReadOnlyList<GroupLogRecord> records, CancellationToken cancellationToken);
+    /// <summary>
+    /// Takes <paramref name="partition"/> over at <paramref name="epoch"/> (its assignment epoch):
+    /// writes a <see cref="GroupRecords.Claim"/> record, after which appends of an owner with a lower
+    /// epoch are refused. Call before reading the partition. Throws
+    /// <see cref="CoordinatorFencedException"/> when a newer owner has claimed it already.
+    /// </summary>
+    Task ClaimAsync(int partition, int epoch, CancellationToken cancellationToken);
+
+    /// <summary>Appends as the owner at <paramref name="epoch"/>; <see cref="CoordinatorFencedException"/> when a newer owner exists.</summary>
+    Task AppendAsync(int partition, int epoch, IReadOnlyList<GroupLogRecord> records, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<GroupLogRecord>> ReadAllAsync(int partition, CancellationToken cancellationToken);
 }
@@ -135,6 +155,7 @@ public interface IGroupLog
 public sealed class InMemoryGroupLog : IGroupLog
 {
     private readonly Dictionary<int, List<GroupLogRecord>> _partitions = [];
+    private readonly Dictionary<int, int> _epochs = [];
     private readonly Lock _gate = new();
 
     /// <summary>When set, every append fails with it.</summary>
@@ -145,7 +166,10 @@ public sealed class InMemoryGroupLog : IGroupLog
 
     public int AppendCount { get; private set; }
 
-    public Task AppendAsync(int partition, IReadOnlyList<GroupLogRecord> records, CancellationToken cancellationToken)
+    public Task ClaimAsync(int partition, int epoch, CancellationToken cancellationToken) =>
+        AppendAsync(partition, epoch, [GroupRecords.Claim()], cancellationToken);
+
+    public Task AppendAsync(int partition, int epoch, IReadOnlyList<GroupLogRecord> records, CancellationToken cancellationToken)
     {
         if (AppendFailure is { } failure)
         {
@@ -154,6 +178,14 @@ public sealed class InMemoryGroupLog : IGroupLog
 
         lock (_gate)
         {
+            // As the brokers fence the partition's producer: an owner with a lower epoch than the last writer's.
+            int last = _epochs.GetValueOrDefault(partition, -1);
+            if (epoch < last)
+            {
+                return Task.FromException(new CoordinatorFencedException(partition, epoch, $"epoch {last} wrote __consumer_offsets-{partition} already"));
+            }
+
+            _epochs[partition] = epoch;
             if (!_partitions.TryGetValue(partition, out List<GroupLogRecord>? log))
             {
                 _partitions[partition] = log = [];
@@ -183,4 +215,13 @@ public sealed class InMemoryGroupLog : IGroupLog
             return _partitions.TryGetValue(partition, out List<GroupLogRecord>? log) ? [.. log] : [];
         }
     }
+}
+
+/// <summary>A newer owner has written the partition: this coordinator no longer owns it (answer NOT_COORDINATOR).</summary>
+public sealed class CoordinatorFencedException(int partition, int epoch, string reason)
+    : Exception($"__consumer_offsets-{partition}: this coordinator's assignment epoch {epoch} is fenced: {reason}.")
+{
+    public int Partition { get; } = partition;
+
+    public int Epoch { get; } = epoch;
 }
