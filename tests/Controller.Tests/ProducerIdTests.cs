@@ -32,6 +32,23 @@ public sealed class ProducerIdTests
     }
 
     [Fact]
+    public void TheCoordinatorsReservedIdsAreNeverHandedOut()
+    {
+        var h = new ControllerHarness();
+        h.Start(1);
+        long nearReserved = CoordinatorsImage.CoordinatorProducerIdBase - ProducerIdControlManager.BlockSize;
+        h.Commit(new ControllerResult<int>(
+            [RecordVersions.Of(new Protocol.MetadataRecords.ProducerIdsRecord { BrokerId = 1, BrokerEpoch = h.Image.Cluster.Node(1)!.Epoch, NextProducerId = nearReserved })],
+            0, h.Controller.NextWriteOffset, h.Controller.NextWriteOffset));
+
+        AllocateProducerIdsResponse last = h.Commit(h.Controller.AllocateProducerIds(Request(h, 1), h.NowMs));
+        Assert.Equal((Errors.None, nearReserved), (last.ErrorCode, last.ProducerIdStart));
+        ControllerResult<AllocateProducerIdsResponse> refused = h.Controller.AllocateProducerIds(Request(h, 1), h.NowMs);
+        Assert.Equal(Errors.UnknownServerError, refused.Response.ErrorCode);
+        Assert.False(refused.HasRecords);
+    }
+
+    [Fact]
     public void UnknownNodesAndOtherIncarnationsGetStaleBrokerEpochAndNoRecord()
     {
         var h = new ControllerHarness();
