@@ -122,24 +122,20 @@ public sealed partial class ProducerIdManager
             BlocksReceived++;
             return (response.ProducerIdStart, response.ProducerIdLen);
         }
-        catch (Exception e) when (e is not ProducerIdUnavailableException)
+        catch (Exception e)
         {
             lock (_lock)
             {
                 _fetching = null;
+            }
+
+            if (e is ProducerIdUnavailableException)
+            {
+                throw;
             }
 
             LogAllocationFailed(e.Message);
             throw new ProducerIdUnavailableException(ErrorCode.CoordinatorLoadInProgress, $"No producer id block from the controller: {e.Message}");
-        }
-        catch (ProducerIdUnavailableException)
-        {
-            lock (_lock)
-            {
-                _fetching = null;
-            }
-
-            throw;
         }
     }
 

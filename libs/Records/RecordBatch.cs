@@ -48,6 +48,9 @@ public static class RecordBatch
     public const long NoProducerId = -1;
     public const short NoProducerEpoch = -1;
     public const int NoSequence = -1;
+
+    /// <summary>Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from int.MaxValue to 0.</summary>
+    public static int IncrementSequence(int sequence, long increment) => (int)((sequence + increment) % ((long)int.MaxValue + 1));
     public const int NoPartitionLeaderEpoch = -1;
     public const long NoTimestamp = -1;
 

@@ -54,7 +54,7 @@ public readonly struct RecordBatchHeader
     /// <summary>The sequence of the last record, wrapping at int.MaxValue as Kafka does.</summary>
     public int LastSequence => BaseSequence == RecordBatch.NoSequence
         ? RecordBatch.NoSequence
-        : (int)(((long)BaseSequence + LastOffsetDelta) % ((long)int.MaxValue + 1));
+        : RecordBatch.IncrementSequence(BaseSequence, LastOffsetDelta);
 
     /// <summary>Decodes the header from the first 61 bytes of <paramref name="batch"/>.</summary>
     /// <exception cref="CorruptRecordException">fewer than 61 bytes.</exception>

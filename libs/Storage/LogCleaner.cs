@@ -317,7 +317,7 @@ public sealed class LogCleaner(TimeProvider? time = null, IStorageLogger? logger
     private static byte[] Rebuild(ReadOnlySpan<byte> original, List<Record> keep)
     {
         var header = RecordBatchHeader.Read(original);
-        int baseSequence = header.BaseSequence >= 0 ? (int)((header.BaseSequence + (keep[0].Offset - header.BaseOffset)) % ((long)int.MaxValue + 1)) : RecordBatch.NoSequence;
+        int baseSequence = header.BaseSequence >= 0 ? RecordBatch.IncrementSequence(header.BaseSequence, keep[0].Offset - header.BaseOffset) : RecordBatch.NoSequence;
         using var builder = new RecordBatchBuilder(header.CompressionType, keep[0].Offset, header.ProducerId, header.ProducerEpoch,
             baseSequence, header.PartitionLeaderEpoch, TimestampType.CreateTime, header.IsTransactional);
         foreach (var record in keep)

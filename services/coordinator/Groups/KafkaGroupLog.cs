@@ -100,7 +100,7 @@ public sealed class KafkaGroupLog : IGroupLog, IAsyncDisposable
         }
 
         writer.Pending = null;
-        writer.NextSequence = (int)(((long)writer.NextSequence!.Value + batch.Records) % ((long)int.MaxValue + 1));
+        writer.NextSequence = RecordBatch.IncrementSequence(writer.NextSequence!.Value, batch.Records);
     }
 
     /// <summary>The first sequence of a writer at <paramref name="epoch"/>: after this epoch's last one on the leader, else 0.</summary>
@@ -119,7 +119,7 @@ public sealed class KafkaGroupLog : IGroupLog, IAsyncDisposable
                 throw new CoordinatorFencedException(partition, epoch, $"the partition was written at producer epoch {p.ProducerEpoch}");
             }
 
-            return p.ProducerEpoch == producerEpoch && p.LastSequence >= 0 ? (int)(((long)p.LastSequence + 1) % ((long)int.MaxValue + 1)) : 0;
+            return p.ProducerEpoch == producerEpoch && p.LastSequence >= 0 ? RecordBatch.IncrementSequence(p.LastSequence, 1) : 0;
         }
 
         return 0;
