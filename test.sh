@@ -16,6 +16,8 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v lz4 >/dev/null 2>&1 || need_apt+=(lz4)
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 /usr/bin/python3 -c 'import snappy' >/dev/null 2>&1 || need_apt+=(python3-snappy)
+# The browser the dashboard test drives through Playwright (no browser download is possible here).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,13 +1,12 @@
 using Aspire.Kafka.AppHost;
-using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Topology;
 
-// dotnet run --project AppHost [-- options]; see AppHost/README.md and libs/Hosting/README.md.
-DistributedApplicationBuilder builder;
-TopologyOptions topology;
+// dotnet run --project AppHost [-- options]: the .NET Aspire AppHost (see AppHost/README.md).
+AppHostOptions options;
+List<string> aspireArgs;
 try
 {
-    builder = DistributedApplicationBuilder.CreateBuilder(args, out List<string> rest);
-    topology = TopologyOptions.Parse(rest);
+    options = AppHostOptions.Parse(args, out aspireArgs);
 }
 catch (ArgumentException e)
 {
@@ -15,53 +14,24 @@ catch (ArgumentException e)
     return 2;
 }
 
-if (topology.Help)
+if (options.Help)
 {
-    Console.WriteLine("""
-        Usage: dotnet run --project AppHost [-- options]
-          --brokers N        brokers in the primary cluster (default 3)
-          --controllers N    controllers in the primary cluster (default 3)
-          --coordinators N   coordinators in the primary cluster (default 2)
-          --no-backup        no backup cluster and no mirror
-          --data-dir DIR     data directories (default ./.data), formatted on first start
-          --clean            delete the data directory first
-          --restart          restart a resource that exits unexpectedly
-          --no-build         do not build the service projects first
-          --stop-timeout S   seconds between SIGTERM and SIGKILL at shutdown (default 15)
-          --dry-run          print the plan and exit
-        """);
+    Console.WriteLine(AppHostOptions.Usage);
     return 0;
 }
 
-string root = builder.Options.ResolveRoot();
-Dictionary<string, string?> projects = Topology.FindProjects(root);
-List<string> plan = Topology.Declare(builder, topology, projects);
-foreach (string line in plan)
+KafkaSystem.ChooseBrowserToken();
+IDistributedApplicationBuilder builder = DistributedApplication.CreateBuilder([.. aspireArgs]);
+KafkaTopology topology = KafkaTopology.Default(options.Brokers, options.Controllers, options.Coordinators, options.Backup);
+try
 {
-    Console.WriteLine($"[apphost] plan: {line}");
+    KafkaSystem.Declare(builder, topology, options);
+}
+catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException)
+{
+    Console.Error.WriteLine($"apphost: {e.Message}");
+    return 1;
 }
 
-List<string> missing = projects.Where(p => p.Value is null).Select(p => p.Key).ToList();
-if (builder.Resources.Count == 0)
-{
-    Console.WriteLine($"[apphost] not built yet: {string.Join(", ", missing)}. No service project exists under services/, so there is nothing to start: no cluster is running.");
-    return 0;
-}
-
-if (missing.Count > 0)
-{
-    Console.WriteLine($"[apphost] not built yet (left out): {string.Join(", ", missing)}");
-}
-
-if (topology.DryRun)
-{
-    foreach (Resource resource in builder.Resources)
-    {
-        Console.WriteLine($"[apphost] would start {resource.Name}: {resource.Path} ({string.Join(", ", resource.Endpoints.Select(e => $"{e.Name} {e.Address}"))})");
-    }
-
-    return 0;
-}
-
-await using DistributedApplication app = builder.Build();
-return await app.RunAsync();
+await builder.Build().RunAsync().ConfigureAwait(false);
+return 0;

@@ -8,6 +8,7 @@ using System.Globalization;
 using System.Text.Json;
 using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Topology;
 using Aspire.Kafka.Records;
 using Aspire.Kafka.Storage;
 
@@ -30,20 +31,13 @@ string dataDirectory = Path.Combine(Path.GetTempPath(), "aspire-broker-bench-" +
 var topicConfigs = new Dictionary<string, string?> { ["retention.bytes"] = (512 << 20).ToString(CultureInfo.InvariantCulture), ["segment.bytes"] = (64 << 20).ToString(CultureInfo.InvariantCulture) };
 try
 {
-    await using TestCluster cluster = await TestCluster.StartAsync(app =>
+    await using TestCluster cluster = await TestCluster.StartAsync(KafkaTopology.Plan([new ClusterSpec(KafkaTopology.Primary)
     {
-        ResourceBuilder controller = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
-            .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-        controller.WithConfig("controller.quorum.voters", () => $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}");
-        for (int i = 1; i <= 3; i++)
-        {
-            app.AddProject($"broker-{i}", "services/broker/Aspire.Kafka.Broker.csproj")
-                .WithKafkaListener("PLAINTEXT", bootstrap: true).WithDataDirectory("primary", 100 + i)
-                .WithConfig("controller.quorum.voters", () => $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}")
-                .WithConfig("log.retention.check.interval.ms", 2000)
-                .WithReference(controller);
-        }
-    }, new DistributedApplicationOptions
+        Controllers = 1,
+        Brokers = 3,
+        Coordinators = 0,
+        BrokerConfig = new Dictionary<string, string> { ["log.retention.check.interval.ms"] = "2000" },
+    }]), new DistributedApplicationOptions
     {
         DataDirectory = dataDirectory,
         BuildProjects = false,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Topology;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 
@@ -30,32 +31,19 @@ for (int i = 0; i < args.Length - 1; i++)
     }
 }
 
-const string Project = "services/controller/Aspire.Kafka.ControllerService.csproj";
 int[] ids = [1, 2, 3];
 string dataDirectory = Path.Combine(Path.GetTempPath(), "controller-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
 var controllers = new List<ResourceBuilder>();
 Console.WriteLine($"controller benchmark: 3 voters on loopback, {topics} topics from {clients} clients, {kills} leader kills; {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine("building and starting the controllers (Release)...");
 // The data directory is ours (a fixed place the report names), so we delete it at the end.
-TestCluster cluster = await TestCluster.StartAsync(app =>
+TestCluster cluster = await TestCluster.StartAsync(KafkaTopology.Plan([new ClusterSpec(KafkaTopology.Primary)
 {
-    foreach (int id in ids)
-    {
-        ResourceBuilder controller = app.AddProject($"controller-{id}", Project).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", id);
-        if (linger is not null)
-        {
-            controller.WithConfig("controller.quorum.append.linger.ms", linger);
-        }
-
-        controllers.Add(controller);
-    }
-
-    string Voters() => string.Join(',', controllers.Select(c => $"{c.Resource.NodeId}@{c.Resource.GetEndpoint("CONTROLLER")!.Address}"));
-    foreach (ResourceBuilder controller in controllers)
-    {
-        controller.WithConfig("controller.quorum.voters", Voters);
-    }
-}, new DistributedApplicationOptions
+    Controllers = ids.Length,
+    Brokers = 0,
+    Coordinators = 0,
+    ControllerConfig = linger is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["controller.quorum.append.linger.ms"] = linger },
+}]), new DistributedApplicationOptions
 {
     DataDirectory = dataDirectory,
     Clean = true,
@@ -65,7 +53,7 @@ TestCluster cluster = await TestCluster.StartAsync(app =>
     Output = TextWriter.Null,
 });
 
-var bench = new Bench(cluster, controllers);
+var bench = new Bench(cluster);
 try
 {
     (int leader, _) = await bench.WaitForLeaderAsync(ids, _ => true, TimeSpan.FromSeconds(20));
@@ -128,7 +116,7 @@ finally
 
 return 0;
 
-internal sealed class Bench(TestCluster cluster, IReadOnlyList<ResourceBuilder> controllers)
+internal sealed class Bench(TestCluster cluster)
 {
     private static readonly KafkaClientOptions ClientOptions = new() { RequestTimeout = TimeSpan.FromSeconds(10), SocketConnectionSetupTimeout = TimeSpan.FromSeconds(2) };
     private int _leader = -1;
@@ -147,7 +135,7 @@ internal sealed class Bench(TestCluster cluster, IReadOnlyList<ResourceBuilder> 
 
     public async Task<KafkaConnection> ConnectAsync(int id)
     {
-        var node = KafkaNode.Parse(controllers[id - 1].Resource.GetEndpoint("CONTROLLER")!.Address, id);
+        var node = KafkaNode.Parse(cluster.Node($"controller-{id}").Resource.GetEndpoint(KafkaTopology.ControllerListener)!.Address, id);
         return await KafkaConnection.ConnectAsync(node.Host, node.Port, ClientOptions);
     }
 
@@ -208,7 +196,7 @@ internal sealed class Bench(TestCluster cluster, IReadOnlyList<ResourceBuilder> 
     /// <summary>Registers a broker and heartbeats it until cancelled; returns once it is unfenced.</summary>
     public async Task<Task> RunBrokerAsync(int brokerId, CancellationToken cancellationToken)
     {
-        string clusterId = controllers[0].Resource.ClusterId!;
+        string clusterId = cluster.Node("controller-1").Resource.ClusterId!;
         BrokerRegistrationResponse registered = await SendToControllerAsync<BrokerRegistrationRequest, BrokerRegistrationResponse>(new BrokerRegistrationRequest
         {
             BrokerId = brokerId,

@@ -3,6 +3,7 @@ using System.Globalization;
 using Aspire.Kafka.Client;
 using Aspire.Kafka.Coordinator.Benchmarks;
 using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Topology;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 
@@ -197,16 +198,13 @@ internal sealed class BenchOptions
 
 internal sealed class Bench(TestCluster cluster, BenchOptions options) : IAsyncDisposable
 {
-    public const string ControllerProject = "services/controller/Aspire.Kafka.ControllerService.csproj";
-    public const string BrokerProject = "services/broker/Aspire.Kafka.Broker.csproj";
-    public const string CoordinatorProject = "services/coordinator/Aspire.Kafka.Coordinator.csproj";
     public const string Topic = "bench";
 
     public static readonly (string Project, string Assembly)[] Services =
     [
-        (ControllerProject, "Aspire.Kafka.ControllerService.dll"),
-        (BrokerProject, "Aspire.Kafka.Broker.dll"),
-        (CoordinatorProject, "Aspire.Kafka.Coordinator.dll"),
+        (ServiceProjects.Controller, "Aspire.Kafka.ControllerService.dll"),
+        (ServiceProjects.Broker, "Aspire.Kafka.Broker.dll"),
+        (ServiceProjects.Coordinator, "Aspire.Kafka.Coordinator.dll"),
     ];
 
     private static readonly KafkaClientOptions ClientOptions = new()
@@ -225,40 +223,21 @@ internal sealed class Bench(TestCluster cluster, BenchOptions options) : IAsyncD
     public static async Task<TestCluster> StartClusterAsync(BenchOptions options, int initialRebalanceDelayMs)
     {
         string offsetsPartitions = options.OffsetsPartitions.ToString(CultureInfo.InvariantCulture);
-        return await TestCluster.StartAsync(app =>
+        string delay = initialRebalanceDelayMs.ToString(CultureInfo.InvariantCulture);
+        return await TestCluster.StartAsync(KafkaTopology.Plan([new ClusterSpec(KafkaTopology.Primary)
         {
-            ResourceBuilder controller = app.AddProject("controller-1", ControllerProject).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            string voters = $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}";
-            controller.WithConfig("controller.quorum.voters", voters)
-                .WithConfig("broker.session.timeout.ms", "4000")
-                .WithConfig("offsets.topic.num.partitions", offsetsPartitions);
-            var brokers = new List<ResourceBuilder>();
-            for (int i = 1; i <= 3; i++)
+            Controllers = 1,
+            Brokers = 3,
+            Coordinators = 2,
+            ControllerConfig = new Dictionary<string, string> { ["broker.session.timeout.ms"] = "4000", ["offsets.topic.num.partitions"] = offsetsPartitions },
+            BrokerConfig = new Dictionary<string, string> { ["broker.heartbeat.interval.ms"] = "500" },
+            CoordinatorConfig = new Dictionary<string, string>
             {
-                brokers.Add(app.AddProject($"broker-{i}", BrokerProject)
-                    .WithKafkaListener("PLAINTEXT", bootstrap: true)
-                    .WithDataDirectory("primary", 100 + i)
-                    .WithReference(controller)
-                    .WithConfig("controller.quorum.voters", voters)
-                    .WithConfig("broker.heartbeat.interval.ms", "500"));
-            }
-
-            for (int i = 1; i <= 2; i++)
-            {
-                ResourceBuilder coordinator = app.AddProject($"coordinator-{i}", CoordinatorProject)
-                    .WithKafkaListener("PLAINTEXT")
-                    .WithDataDirectory("primary", 200 + i)
-                    .WithConfig("controller.quorum.voters", voters)
-                    .WithConfig("broker.heartbeat.interval.ms", "500")
-                    .WithConfig("group.initial.rebalance.delay.ms", initialRebalanceDelayMs.ToString(CultureInfo.InvariantCulture))
-                    .WithConfig("offsets.topic.num.partitions", offsetsPartitions);
-                coordinator.WithReference(controller);
-                foreach (ResourceBuilder broker in brokers)
-                {
-                    coordinator.WithReference(broker);
-                }
-            }
-        }, new DistributedApplicationOptions
+                ["broker.heartbeat.interval.ms"] = "500",
+                ["group.initial.rebalance.delay.ms"] = delay,
+                ["offsets.topic.num.partitions"] = offsetsPartitions,
+            },
+        }]), new DistributedApplicationOptions
         {
             DataDirectory = DataDirectory(initialRebalanceDelayMs),
             Clean = true,

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
-using Aspire.Kafka.Protocol;
-using Aspire.Kafka.Storage;
+using Aspire.Kafka.Topology;
 
 namespace Aspire.Kafka.Hosting;
 
@@ -221,46 +220,13 @@ public sealed class DistributedApplication : IAsyncDisposable
     private void PrepareDataDirectories()
     {
         string root = Path.GetFullPath(Options.DataDirectory);
-        if (Options.Clean && Directory.Exists(root))
+        List<ResourceProcess> nodes = _processes.Where(p => p.Resource.DataDirectoryKey is not null).ToList();
+        IReadOnlyDictionary<string, string> clusterIds = DataDirectories.Prepare(
+            root, nodes.Select(p => (p.Name, p.Resource.Cluster!, p.Resource.NodeId!.Value)), Options.Clean, Sink.Line);
+        foreach (ResourceProcess process in nodes)
         {
-            Sink.Line(Launcher, $"--clean: deleting {root}");
-            Directory.Delete(root, recursive: true);
-        }
-
-        foreach (IGrouping<string, ResourceProcess> cluster in _processes
-            .Where(p => p.Resource.DataDirectoryKey is not null)
-            .GroupBy(p => p.Resource.Cluster!))
-        {
-            var existing = cluster
-                .Select(p => (Process: p, Directory: Path.Combine(root, p.Name)))
-                .Select(x => (x.Process, x.Directory, Meta: MetaProperties.Read(x.Directory)))
-                .ToList();
-            List<string> ids = existing.Where(x => x.Meta is not null).Select(x => x.Meta!.ClusterId).Distinct().ToList();
-            if (ids.Count > 1)
-            {
-                throw new InvalidDataException(
-                    $"The data directories of cluster {cluster.Key} under {root} hold different cluster ids ({string.Join(", ", ids)}): start with --clean.");
-            }
-
-            string clusterId = ids.Count == 1 ? ids[0] : KafkaUuid.NewRandom().ToString();
-            foreach ((ResourceProcess process, string directory, MetaProperties? meta) in existing)
-            {
-                int nodeId = process.Resource.NodeId!.Value;
-                if (meta is null)
-                {
-                    Directory.CreateDirectory(directory);
-                    new MetaProperties(1, clusterId, nodeId, KafkaUuid.NewRandom()).Write(directory);
-                    Sink.Line(process.Name, $"formatted {directory} (cluster.id={clusterId}, node.id={nodeId})");
-                }
-                else if (meta.NodeId != nodeId)
-                {
-                    throw new InvalidDataException(
-                        $"{Path.Combine(directory, MetaProperties.FileName)} belongs to node {meta.NodeId}, but {process.Name} is node {nodeId}: start with --clean.");
-                }
-
-                process.Resource.DataDirectory = directory;
-                process.Resource.ClusterId = clusterId;
-            }
+            process.Resource.DataDirectory = Path.Combine(root, process.Name);
+            process.Resource.ClusterId = clusterIds[process.Resource.Cluster!];
         }
     }
 

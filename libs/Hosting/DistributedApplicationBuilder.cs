@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Aspire.Kafka.Topology;
 
 namespace Aspire.Kafka.Hosting;
 
@@ -33,6 +34,41 @@ public sealed class DistributedApplicationBuilder
     {
         var builder = new ResourceBuilder(this, Add(new Resource(name, ResourceKind.Project, projectPath)));
         return builder.WithHttpEndpoint();
+    }
+
+    /// <summary>
+    /// Every node of <paramref name="topology"/> as a project resource with the topology's ports,
+    /// node id, data directory, configs and start order (the AppHost declares the same nodes as
+    /// Aspire resources). Returns the resource builders by node name.
+    /// </summary>
+    public IReadOnlyDictionary<string, ResourceBuilder> AddTopology(KafkaTopology topology)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        var added = new Dictionary<string, ResourceBuilder>(StringComparer.Ordinal);
+        foreach (NodeSpec node in topology.Nodes)
+        {
+            var builder = new ResourceBuilder(this, Add(new Resource(node.Name, ResourceKind.Project, node.Project)));
+            builder.WithHttpEndpoint(node.HttpPort);
+            foreach (ListenerSpec listener in node.Listeners)
+            {
+                builder.WithKafkaListener(listener.Name, listener.Port, listener.Bootstrap);
+            }
+
+            builder.WithDataDirectory(node.Cluster, node.NodeId);
+            foreach ((string key, string value) in node.Config)
+            {
+                builder.WithConfig(key, value);
+            }
+
+            foreach (string dependency in node.WaitFor)
+            {
+                builder.WaitFor(added[dependency]);
+            }
+
+            added[node.Name] = builder;
+        }
+
+        return added;
     }
 
     /// <summary>Any executable with arguments; healthy once started unless it gets <c>WithHttpEndpoint()</c>.</summary>

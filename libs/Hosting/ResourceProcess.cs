@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Aspire.Kafka.Topology;
 
 namespace Aspire.Kafka.Hosting;
 
@@ -184,7 +185,7 @@ public sealed class ResourceProcess
 
         _exitExpected = true;
         State = ResourceState.Stopping;
-        Native.Signal(process.Id, Native.SIGTERM);
+        UnixProcesses.Signal(process.Id, UnixProcesses.SigTerm);
         Task finished = await Task.WhenAny(_exited, Task.Delay(timeout ?? _application.Options.StopTimeout)).ConfigureAwait(false);
         if (finished != _exited)
         {
@@ -344,22 +345,9 @@ public sealed class ResourceProcess
             return pairs;
         }
 
-        if (Resource.GetEndpoint("http") is EndpointReference http)
-        {
-            pairs.Add(new("http.listener", http.Address));
-        }
-
-        List<EndpointReference> listeners = Resource.Endpoints.Where(e => e.IsKafkaListener).ToList();
-        if (listeners.Count > 0)
-        {
-            pairs.Add(new("listeners", string.Join(',', listeners.Select(l => $"{l.Name}://{l.Address}"))));
-            string[] standard = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
-            IEnumerable<string> extra = listeners.Select(l => l.Name).Where(n => !standard.Contains(n)).Select(n => $"{n}:PLAINTEXT");
-            if (extra.Any())
-            {
-                pairs.Add(new("listener.security.protocol.map", string.Join(',', standard.Select(s => $"{s}:{s}").Concat(extra))));
-            }
-        }
+        pairs.AddRange(NodeSpec.ServiceOverrides(
+            Resource.GetEndpoint("http")?.Address,
+            Resource.Endpoints.Where(e => e.IsKafkaListener).Select(l => (l.Name, l.Address)).ToList()));
 
         if (Resource.DataDirectory is not null && Resource.DataDirectoryKey is not null)
         {

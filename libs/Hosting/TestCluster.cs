@@ -1,3 +1,5 @@
+using Aspire.Kafka.Topology;
+
 namespace Aspire.Kafka.Hosting;
 
 /// <summary>
@@ -64,6 +66,21 @@ public sealed class TestCluster : IAsyncDisposable
             throw;
         }
 
+        return cluster;
+    }
+
+    /// <summary>The topology this cluster was started from (null when started from resources declared by hand).</summary>
+    public KafkaTopology? Topology { get; private set; }
+
+    /// <summary>Plans <paramref name="clusters"/> (libs/Topology: the same definition the AppHost uses) and starts every node.</summary>
+    public static Task<TestCluster> StartAsync(params ClusterSpec[] clusters) => StartAsync(KafkaTopology.Plan(clusters));
+
+    /// <summary>Starts every node of <paramref name="topology"/>, each healthy before what waits for it (options as in the other overload).</summary>
+    public static async Task<TestCluster> StartAsync(KafkaTopology topology, DistributedApplicationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        TestCluster cluster = await StartAsync(app => app.AddTopology(topology), options, cancellationToken).ConfigureAwait(false);
+        cluster.Topology = topology;
         return cluster;
     }
 

@@ -1,16 +1,14 @@
 using System.Diagnostics;
 using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Topology;
 
 namespace Aspire.Kafka.Broker.Tests;
 
-/// <summary>One controller and three broker processes (ids 101..103) on loopback through the launcher.</summary>
+/// <summary>One controller and three broker processes (ids 101..103) on loopback: the topology of libs/Topology through the test harness.</summary>
 internal sealed class ProcessCluster : IAsyncDisposable
 {
     /// <summary>Process tests run one cluster at a time (each is four processes on a small machine).</summary>
     public const string Collection = "processes";
-
-    public const string ControllerProject = "services/controller/Aspire.Kafka.ControllerService.csproj";
-    public const string BrokerProject = "services/broker/Aspire.Kafka.Broker.csproj";
 
     private ProcessCluster(TestCluster cluster) => Cluster = cluster;
 
@@ -20,26 +18,24 @@ internal sealed class ProcessCluster : IAsyncDisposable
 
     public static async Task<ProcessCluster> StartAsync(int brokers = 3, IReadOnlyDictionary<string, string>? brokerConfig = null)
     {
-        TestCluster cluster = await TestCluster.StartAsync(app =>
+        var config = new Dictionary<string, string>
         {
-            ResourceBuilder controller = app.AddProject("controller-1", ControllerProject).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            string voters = $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}";
-            controller.WithConfig("controller.quorum.voters", voters).WithConfig("broker.session.timeout.ms", "4000");
-            for (int i = 1; i <= brokers; i++)
-            {
-                ResourceBuilder broker = app.AddProject($"broker-{i}", BrokerProject)
-                    .WithKafkaListener("PLAINTEXT", bootstrap: true)
-                    .WithDataDirectory("primary", 100 + i)
-                    .WithReference(controller)
-                    .WithConfig("controller.quorum.voters", voters)
-                    .WithConfig("broker.heartbeat.interval.ms", "500")
-                    .WithConfig("replica.fetch.wait.max.ms", "100")
-                    .WithConfig("replica.fetch.backoff.ms", "100");
-                foreach ((string key, string value) in brokerConfig ?? new Dictionary<string, string>())
-                {
-                    broker.WithConfig(key, value);
-                }
-            }
+            ["broker.heartbeat.interval.ms"] = "500",
+            ["replica.fetch.wait.max.ms"] = "100",
+            ["replica.fetch.backoff.ms"] = "100",
+        };
+        foreach ((string key, string value) in brokerConfig ?? new Dictionary<string, string>())
+        {
+            config[key] = value;
+        }
+
+        TestCluster cluster = await TestCluster.StartAsync(new ClusterSpec(KafkaTopology.Primary)
+        {
+            Controllers = 1,
+            Brokers = brokers,
+            Coordinators = 0,
+            ControllerConfig = new Dictionary<string, string> { ["broker.session.timeout.ms"] = "4000" },
+            BrokerConfig = config,
         });
         return new ProcessCluster(cluster);
     }

@@ -15,7 +15,7 @@ public sealed class ControllerApiTests
     {
         await using Quorum quorum = await Quorum.StartAsync();
         (int leader, _) = await quorum.WaitForLeaderAsync(Quorum.Ids, TimeSpan.FromSeconds(10));
-        string clusterId = quorum.Controllers[0].Resource.ClusterId!;
+        string clusterId = quorum.Node(1).Resource.ClusterId!;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
 
         // Registration (retried while the new leader is not yet the active controller).

@@ -2,61 +2,42 @@ using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
+using Aspire.Kafka.Topology;
 
 namespace Aspire.Kafka.ControllerService.Tests;
 
-/// <summary>Three controller processes (node ids 1..3) on loopback through the launcher, and a raw Kafka client to them.</summary>
+/// <summary>Three controller processes (node ids 1..3) on loopback: the topology of libs/Topology through the test harness, and a raw Kafka client to them.</summary>
 internal sealed class Quorum : IAsyncDisposable
 {
-    public const string Project = "services/controller/Aspire.Kafka.ControllerService.csproj";
     public const string MetadataTopic = "__cluster_metadata";
 
-    private Quorum(TestCluster cluster, IReadOnlyList<ResourceBuilder> controllers)
-    {
-        Cluster = cluster;
-        Controllers = controllers;
-    }
+    private Quorum(TestCluster cluster) => Cluster = cluster;
 
     public TestCluster Cluster { get; }
-
-    public IReadOnlyList<ResourceBuilder> Controllers { get; }
 
     public static int[] Ids => [1, 2, 3];
 
     public static async Task<Quorum> StartAsync(int voters = 3, IReadOnlyDictionary<string, string>? config = null)
     {
-        var controllers = new List<ResourceBuilder>();
-        TestCluster cluster = await TestCluster.StartAsync(app =>
+        TestCluster cluster = await TestCluster.StartAsync(new ClusterSpec(KafkaTopology.Primary)
         {
-            for (int i = 1; i <= voters; i++)
-            {
-                ResourceBuilder controller = app.AddProject(Name(i), Project).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", i);
-                foreach ((string key, string value) in config ?? new Dictionary<string, string>())
-                {
-                    controller.WithConfig(key, value);
-                }
-
-                controllers.Add(controller);
-            }
-
-            string Voters() => string.Join(',', controllers.Select(c => $"{c.Resource.NodeId}@{c.Resource.GetEndpoint("CONTROLLER")!.Address}"));
-            foreach (ResourceBuilder controller in controllers)
-            {
-                controller.WithConfig("controller.quorum.voters", Voters);
-            }
+            Controllers = voters,
+            Brokers = 0,
+            Coordinators = 0,
+            ControllerConfig = config ?? new Dictionary<string, string>(),
         });
-        return new Quorum(cluster, controllers);
+        return new Quorum(cluster);
     }
 
     public static string Name(int id) => $"controller-{id}";
 
     public ResourceProcess Node(int id) => Cluster.Node(Name(id));
 
-    public string DataDirectory(int id) => Controllers[id - 1].Resource.DataDirectory!;
+    public string DataDirectory(int id) => Node(id).Resource.DataDirectory!;
 
     public KafkaNode Endpoint(int id)
     {
-        EndpointReference endpoint = Controllers[id - 1].Resource.GetEndpoint("CONTROLLER")!;
+        EndpointReference endpoint = Node(id).Resource.GetEndpoint(KafkaTopology.ControllerListener)!;
         return KafkaNode.Parse(endpoint.Address, id);
     }
 

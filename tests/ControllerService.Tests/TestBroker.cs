@@ -32,7 +32,7 @@ internal sealed class TestBroker : IAsyncDisposable
 
     public static async Task<TestBroker> RegisterAsync(Quorum quorum, int id)
     {
-        string clusterId = quorum.Controllers[0].Resource.ClusterId!;
+        string clusterId = quorum.Node(1).Resource.ClusterId!;
         BrokerRegistrationResponse registered = await quorum.SendToControllerAsync<BrokerRegistrationRequest, BrokerRegistrationResponse>(new BrokerRegistrationRequest
         {
             BrokerId = id,

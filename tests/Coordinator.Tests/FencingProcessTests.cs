@@ -3,6 +3,7 @@ using Aspire.Kafka.Coordinator.Groups;
 using Aspire.Kafka.Hosting;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Topology;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Records;
 using Aspire.Kafka.Tools.ConsumerGroups;
@@ -23,18 +24,14 @@ public sealed class FencingProcessTests
     [Fact]
     public async Task A_coordinator_fenced_by_a_newer_claim_answers_not_coordinator_and_its_commit_is_not_written()
     {
-        await using TestCluster cluster = await TestCluster.StartAsync(app =>
+        await using TestCluster cluster = await TestCluster.StartAsync(new ClusterSpec(KafkaTopology.Primary)
         {
-            ResourceBuilder controller = app.AddProject("controller-1", GroupClusterFixture.ControllerProject).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            string voters = $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}";
-            controller.WithConfig("controller.quorum.voters", voters).WithConfig("offsets.topic.num.partitions", "3");
-            ResourceBuilder broker = app.AddProject("broker-1", GroupClusterFixture.BrokerProject)
-                .WithKafkaListener("PLAINTEXT", bootstrap: true).WithDataDirectory("primary", 101).WithReference(controller)
-                .WithConfig("controller.quorum.voters", voters).WithConfig("broker.heartbeat.interval.ms", "500");
-            app.AddProject("coordinator-1", GroupClusterFixture.CoordinatorProject)
-                .WithKafkaListener("PLAINTEXT").WithDataDirectory("primary", 201).WithReference(controller).WithReference(broker)
-                .WithConfig("controller.quorum.voters", voters).WithConfig("broker.heartbeat.interval.ms", "500")
-                .WithConfig("offsets.topic.num.partitions", "3");
+            Controllers = 1,
+            Brokers = 1,
+            Coordinators = 1,
+            ControllerConfig = new Dictionary<string, string> { ["offsets.topic.num.partitions"] = "3" },
+            BrokerConfig = new Dictionary<string, string> { ["broker.heartbeat.interval.ms"] = "500" },
+            CoordinatorConfig = new Dictionary<string, string> { ["broker.heartbeat.interval.ms"] = "500", ["offsets.topic.num.partitions"] = "3" },
         });
         string bootstrap = cluster.BootstrapServers("primary");
         await using var client = new KafkaClient(new KafkaClientOptions { BootstrapServers = bootstrap.Split(','), ClientId = "fencing-test" });

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
 using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Topology;
 using Aspire.Kafka.Tools.ConsumerGroups;
 
 namespace Aspire.Kafka.Coordinator.Tests;
@@ -10,10 +11,6 @@ namespace Aspire.Kafka.Coordinator.Tests;
 /// <summary>A controller, three brokers and two coordinators as processes through the launcher.</summary>
 public sealed class GroupClusterFixture : IAsyncLifetime
 {
-    public const string ControllerProject = "services/controller/Aspire.Kafka.ControllerService.csproj";
-    public const string BrokerProject = "services/broker/Aspire.Kafka.Broker.csproj";
-    public const string CoordinatorProject = "services/coordinator/Aspire.Kafka.Coordinator.csproj";
-
     private TestCluster? _cluster;
 
     public TestCluster Cluster => _cluster ?? throw new InvalidOperationException("The cluster is not started.");
@@ -22,40 +19,19 @@ public sealed class GroupClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await TestCluster.StartAsync(app =>
+        _cluster = await TestCluster.StartAsync(new ClusterSpec(KafkaTopology.Primary)
         {
-            ResourceBuilder controller = app.AddProject("controller-1", ControllerProject).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            string voters = $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}";
-            controller.WithConfig("controller.quorum.voters", voters)
-                .WithConfig("broker.session.timeout.ms", "4000")
-                .WithConfig("offsets.topic.num.partitions", "6");
-            var brokers = new List<ResourceBuilder>();
-            for (int i = 1; i <= 3; i++)
+            Controllers = 1,
+            Brokers = 3,
+            Coordinators = 2,
+            ControllerConfig = new Dictionary<string, string> { ["broker.session.timeout.ms"] = "4000", ["offsets.topic.num.partitions"] = "6" },
+            BrokerConfig = new Dictionary<string, string> { ["broker.heartbeat.interval.ms"] = "500", ["replica.fetch.wait.max.ms"] = "100" },
+            CoordinatorConfig = new Dictionary<string, string>
             {
-                brokers.Add(app.AddProject($"broker-{i}", BrokerProject)
-                    .WithKafkaListener("PLAINTEXT", bootstrap: true)
-                    .WithDataDirectory("primary", 100 + i)
-                    .WithReference(controller)
-                    .WithConfig("controller.quorum.voters", voters)
-                    .WithConfig("broker.heartbeat.interval.ms", "500")
-                    .WithConfig("replica.fetch.wait.max.ms", "100"));
-            }
-
-            for (int i = 1; i <= 2; i++)
-            {
-                ResourceBuilder coordinator = app.AddProject($"coordinator-{i}", CoordinatorProject)
-                    .WithKafkaListener("PLAINTEXT")
-                    .WithDataDirectory("primary", 200 + i)
-                    .WithConfig("controller.quorum.voters", voters)
-                    .WithConfig("broker.heartbeat.interval.ms", "500")
-                    .WithConfig("group.initial.rebalance.delay.ms", "1000")
-                    .WithConfig("offsets.topic.num.partitions", "6");
-                coordinator.WithReference(controller);
-                foreach (ResourceBuilder broker in brokers)
-                {
-                    coordinator.WithReference(broker);
-                }
-            }
+                ["broker.heartbeat.interval.ms"] = "500",
+                ["group.initial.rebalance.delay.ms"] = "1000",
+                ["offsets.topic.num.partitions"] = "6",
+            },
         });
     }
 

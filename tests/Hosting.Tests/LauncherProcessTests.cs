@@ -2,7 +2,7 @@ using Aspire.Kafka.Testing;
 
 namespace Aspire.Kafka.Hosting.Tests;
 
-/// <summary>The launcher as its own process (tests/TestServices/TestLauncher, and the AppHost): signals, kill -9, no orphans.</summary>
+/// <summary>The launcher as its own process (tests/TestServices/TestLauncher): signals, kill -9, no orphans.</summary>
 public sealed class LauncherProcessTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -66,22 +66,5 @@ public sealed class LauncherProcessTests : IDisposable
         await launcher.WaitForExitAsync(Timeout);
         await TestSupport.Eventually(() => children.All(pid => !TestSupport.IsAlive(pid)), TimeSpan.FromSeconds(20),
             "every child of the killed launcher gone; alive: " + string.Join(',', children.Where(TestSupport.IsAlive)));
-    }
-
-    [Fact]
-    public async Task The_AppHost_says_which_services_are_not_built_and_starts_nothing()
-    {
-        string services = Path.Combine(TestSupport.RepositoryRoot, "services");
-        using var apphost = new ChildProcess(TestSupport.Dotnet,
-            [TestSupport.Built("AppHost", "Aspire.Kafka.AppHost"), "--no-build", "--configuration", TestSupport.Configuration, "--data-dir", _data, "--dry-run"]);
-        Assert.Equal(0, await apphost.WaitForExitAsync(Timeout));
-        Assert.Contains(apphost.Lines, l => l.StartsWith("[apphost] plan: primary: 3 controller(s)", StringComparison.Ordinal));
-        Assert.Contains(apphost.Lines, l => l.StartsWith("[apphost] plan: backup: 1 controller(s)", StringComparison.Ordinal));
-        Assert.Contains(apphost.Lines, l => l.StartsWith("[apphost] plan: mirror: 1 (primary -> backup)", StringComparison.Ordinal));
-        foreach (string service in (string[])["controller", "broker", "coordinator", "mirror"])
-        {
-            bool exists = Directory.Exists(Path.Combine(services, service)) && Directory.GetFiles(Path.Combine(services, service), "*.csproj").Length > 0;
-            Assert.Equal(!exists, apphost.Output.Contains($"[not built yet: no project in services/{service}]", StringComparison.Ordinal));
-        }
     }
 }

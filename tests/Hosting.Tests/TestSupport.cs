@@ -76,44 +76,7 @@ internal static class TestSupport
     }
 
     /// <summary>Every descendant of <paramref name="pid"/>, from /proc.</summary>
-    public static List<int> Descendants(int pid)
-    {
-        var parents = new Dictionary<int, int>();
-        foreach (string dir in Directory.GetDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int child))
-            {
-                continue;
-            }
-
-            try
-            {
-                string text = File.ReadAllText(Path.Combine(dir, "stat"));
-                string[] fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-                parents[child] = int.Parse(fields[1], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        var result = new List<int>();
-        var queue = new Queue<int>([pid]);
-        while (queue.Count > 0)
-        {
-            int current = queue.Dequeue();
-            foreach ((int child, int parent) in parents)
-            {
-                if (parent == current)
-                {
-                    result.Add(child);
-                    queue.Enqueue(child);
-                }
-            }
-        }
-
-        return result;
-    }
+    public static List<int> Descendants(int pid) => Aspire.Kafka.Topology.UnixProcesses.Tree(pid).Skip(1).ToList();
 
     public static int FreePort()
     {

@@ -8,6 +8,8 @@ using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Raft;
 using Microsoft.Extensions.Hosting;
 using Aspire.Kafka.Storage;
+using ClusterSpec = Aspire.Kafka.Topology.ClusterSpec;
+using KafkaTopology = Aspire.Kafka.Topology.KafkaTopology;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -236,18 +238,15 @@ public sealed class ClusterNodeTests
     /// <summary>One controller process (the quorum) with <paramref name="configs"/>: the cluster, its id and controller.quorum.voters.</summary>
     private static async Task<(TestCluster Cluster, string ClusterId, string Voters)> StartControllerAsync(params (string Key, string Value)[] configs)
     {
-        ResourceBuilder? controller = null;
-        TestCluster cluster = await TestCluster.StartAsync(app =>
+        TestCluster cluster = await TestCluster.StartAsync(new ClusterSpec(KafkaTopology.Primary)
         {
-            controller = app.AddProject("controller-1", "services/controller/Aspire.Kafka.ControllerService.csproj")
-                .WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            controller.WithConfig("controller.quorum.voters", () => $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}");
-            foreach ((string key, string value) in configs)
-            {
-                controller.WithConfig(key, value);
-            }
+            Controllers = 1,
+            Brokers = 0,
+            Coordinators = 0,
+            ControllerConfig = configs.ToDictionary(c => c.Key, c => c.Value),
         });
-        return (cluster, controller!.Resource.ClusterId!, $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}");
+        Resource controller = cluster.Node("controller-1").Resource;
+        return (cluster, controller.ClusterId!, $"1@{controller.GetEndpoint(KafkaTopology.ControllerListener)!.Address}");
     }
 
     /// <summary>A fresh log dir formatted for <paramref name="nodeId"/> of <paramref name="clusterId"/> (meta.properties), as the launcher formats one.</summary>
