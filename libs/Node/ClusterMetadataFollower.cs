@@ -94,7 +94,11 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
     /// <summary>The latest snapshot this node made, in Kafka's snapshot format (null before the first).</summary>
     internal byte[]? LatestSnapshot => _latestSnapshot;
 
-    /// <summary>Completes when an applied image satisfies <paramref name="condition"/> (checked at once and after every update).</summary>
+    /// <summary>
+    /// Completes when an applied image satisfies <paramref name="condition"/> (checked at once and
+    /// after every update). A canceled wait is forgotten, so waits that time out (a request
+    /// handler's deadline) do not pile up while the condition stays false.
+    /// </summary>
     public Task<MetadataImage> WaitForAsync(Func<MetadataImage, bool> condition, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(condition);
@@ -110,7 +114,24 @@ public sealed partial class ClusterMetadataFollower : BackgroundService
             _waiters.Add((condition, done));
         }
 
-        return done.Task.WaitAsync(cancellationToken);
+        return cancellationToken.CanBeCanceled ? ForgetWhenCanceledAsync(done, cancellationToken) : done.Task;
+    }
+
+    private async Task<MetadataImage> ForgetWhenCanceledAsync(TaskCompletionSource<MetadataImage> done, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            lock (_waiters)
+            {
+                _waiters.RemoveAll(w => w.Done == done);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>A controller said it is not the active one: stop routing controller requests to it until the log says otherwise.</summary>

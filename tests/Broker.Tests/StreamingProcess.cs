@@ -8,6 +8,7 @@ internal sealed class StreamingProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private readonly List<string> _lines = [];
     private readonly List<(Func<string, bool> Match, TaskCompletionSource Seen)> _waiters = [];
     private readonly Lock _lock = new();
 
@@ -46,6 +47,18 @@ internal sealed class StreamingProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The lines the process has printed so far (stdout and stderr), a copy.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _lines];
+            }
+        }
+    }
+
     private void OnLine(string? line)
     {
         if (line is null)
@@ -56,6 +69,7 @@ internal sealed class StreamingProcess : IAsyncDisposable
         lock (_lock)
         {
             _output.AppendLine(line);
+            _lines.Add(line);
             foreach ((Func<string, bool> match, TaskCompletionSource seen) in _waiters)
             {
                 if (match(line))
@@ -66,13 +80,16 @@ internal sealed class StreamingProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until the process prints a line that matches (fails with the output so far on timeout or exit).</summary>
-    public async Task WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    /// <summary>
+    /// Waits until the process prints a line that matches, among the lines after the first
+    /// <paramref name="skip"/> (fails with the output so far on timeout or exit).
+    /// </summary>
+    public async Task WaitForLineAsync(Func<string, bool> match, TimeSpan timeout, int skip = 0)
     {
         var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
-            if (_output.ToString().Split('\n').Any(l => match(l.TrimEnd('\r'))))
+            if (_lines.Skip(skip).Any(match))
             {
                 return;
             }

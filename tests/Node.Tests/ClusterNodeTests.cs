@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
 using Aspire.Kafka.Metadata;
+using Aspire.Kafka.Node.Apis;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Raft;
@@ -158,6 +159,67 @@ public sealed class ClusterNodeTests
             MetadataImage image = await follower.WaitForAsync(i => i.Topics.GetTopic("after-snapshots") is not null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
             Assert.NotNull(image.Topics.GetTopic("orders"));
             Assert.Equal(0, follower.SnapshotsLoaded);
+            await app.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(logDir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Issue 15: asked right after it starts — before it has caught up with the metadata log and
+    /// been unfenced, when it lists no broker — a node holds Metadata and DescribeCluster until it
+    /// lists one, and names as controller a broker of that same answer (not itself unlisted).
+    /// </summary>
+    [Fact]
+    public async Task A_starting_node_answers_with_a_controller_it_lists()
+    {
+        (TestCluster started, string clusterId, string voters) = await StartControllerAsync();
+        await using TestCluster cluster = started;
+        string logDir = NewLogDir(clusterId, NodeId);
+        int port = FreePort();
+        try
+        {
+            await using WebApplication app = BuildNode(NodeId, port, FreePort(), logDir, voters, clusterId);
+            await app.StartAsync();
+            await using KafkaConnection connection = await KafkaConnection.ConnectAsync("127.0.0.1", port);
+            MetadataResponse metadata = await connection.SendAsync<MetadataRequest, MetadataResponse>(new MetadataRequest { Topics = [] }, version: 1);
+            Assert.Equal([NodeId], metadata.Brokers.Select(b => b.NodeId));
+            Assert.Equal(NodeId, metadata.ControllerId);
+
+            DescribeClusterResponse described = await connection.SendAsync<DescribeClusterRequest, DescribeClusterResponse>(new DescribeClusterRequest());
+            Assert.Equal([NodeId], described.Brokers.Select(b => b.BrokerId));
+            Assert.Equal(NodeId, described.ControllerId);
+            await app.StopAsync();
+        }
+        finally
+        {
+            Directory.Delete(logDir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A node that cannot reach any controller never lists a broker: it answers Metadata after
+    /// holding it <see cref="ClusterView.MaxWaitForBroker"/>, with no brokers and controller -1.
+    /// </summary>
+    [Fact]
+    public async Task A_node_without_metadata_answers_no_brokers_and_controller_minus_one_after_waiting()
+    {
+        string clusterId = KafkaUuid.NewRandom().ToString();
+        string logDir = NewLogDir(clusterId, NodeId);
+        int port = FreePort();
+        try
+        {
+            await using WebApplication app = BuildNode(NodeId, port, FreePort(), logDir, $"1@127.0.0.1:{FreePort()}", clusterId);
+            await app.StartAsync();
+            await using KafkaConnection connection = await KafkaConnection.ConnectAsync("127.0.0.1", port);
+            var elapsed = System.Diagnostics.Stopwatch.StartNew();
+            MetadataResponse metadata = await connection.SendAsync<MetadataRequest, MetadataResponse>(
+                new MetadataRequest { Topics = [] }, version: 1, TimeSpan.FromSeconds(30));
+            Assert.True(elapsed.Elapsed >= ClusterView.MaxWaitForBroker, $"answered after {elapsed.Elapsed}, before {ClusterView.MaxWaitForBroker}");
+            Assert.Empty(metadata.Brokers);
+            Assert.Equal(-1, metadata.ControllerId);
             await app.StopAsync();
         }
         finally

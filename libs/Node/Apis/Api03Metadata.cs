@@ -9,8 +9,9 @@ namespace Aspire.Kafka.Node.Apis;
 
 /// <summary>
 /// Metadata (key 3) from this node's metadata image: the live nodes (brokers and coordinators,
-/// design.md §4) on the listener the client connected to, a live broker as controller id (KRaft
-/// brokers forward admin requests, so clients never talk to controllers), topics with leaders,
+/// design.md §4) on the listener the client connected to, the lowest listed broker as controller
+/// id (<see cref="ClusterView"/>: KRaft brokers forward admin requests, so clients never talk to
+/// controllers; held briefly while this node lists no broker yet), topics with leaders,
 /// leader epochs, replicas, ISR and offline replicas. An unknown topic is created through the
 /// controller when auto.create.topics.enable and the request allow it (Kafka answers
 /// LEADER_NOT_AVAILABLE meanwhile; the client asks again).
@@ -20,15 +21,14 @@ public sealed partial class MetadataApi(NodeSettings settings, ClusterMetadataFo
 {
     private readonly ConcurrentDictionary<string, Task> _creating = new(StringComparer.Ordinal);
 
-    protected override ValueTask<MetadataResponse?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellationToken)
+    protected override async ValueTask<MetadataResponse?> HandleAsync(RequestContext context, MetadataRequest request, CancellationToken cancellationToken)
     {
-        MetadataImage image = follower.Image;
-        string listener = context.Connection.ListenerName;
+        (MetadataImage image, ClientClusterView view) = await ClusterView.WhenBrokerListedAsync(follower, context.Connection.ListenerName, cancellationToken).ConfigureAwait(false);
         var response = new MetadataResponse
         {
             ClusterId = settings.ClusterId,
-            ControllerId = ClusterView.ControllerIdForClients(settings, image),
-            Brokers = [.. ClusterView.LiveNodes(image, listener).Select(n => new MetadataResponse.MetadataResponseBroker { NodeId = n.Id, Host = n.Host, Port = n.Port, Rack = n.Rack })],
+            ControllerId = view.ControllerId,
+            Brokers = [.. view.Nodes.Select(n => new MetadataResponse.MetadataResponseBroker { NodeId = n.Id, Host = n.Host, Port = n.Port, Rack = n.Rack })],
         };
 
         bool allTopics = request.Topics is null || (context.ApiVersion == 0 && request.Topics.Count == 0);
@@ -39,7 +39,7 @@ public sealed partial class MetadataApi(NodeSettings settings, ClusterMetadataFo
                 response.Topics.Add(Describe(image, topic));
             }
 
-            return ValueTask.FromResult<MetadataResponse?>(response);
+            return response;
         }
 
         bool allowAutoCreate = context.ApiVersion < 4 || request.AllowAutoTopicCreation;
@@ -80,7 +80,7 @@ public sealed partial class MetadataApi(NodeSettings settings, ClusterMetadataFo
             }
         }
 
-        return ValueTask.FromResult<MetadataResponse?>(response);
+        return response;
     }
 
     private static MetadataResponse.MetadataResponseTopic Describe(MetadataImage image, TopicImage topic) => new()
