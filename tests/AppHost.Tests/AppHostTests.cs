@@ -94,10 +94,49 @@ public sealed class AppHostTests(AppHostFixture fixture)
         Assert.True(kcatExit == 0, consumed);
         Assert.Equal(records, consumed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct().Count());
 
-        // Back to the default topology for the other tests: Aspire's own Start command.
+        // Aspire's own Start brings the node back; once it is in sync again, the "preferred leader
+        // election" command gives the partition back to its first replica.
         ExecuteCommandResult start = await fixture.CommandAsync(victim, KnownResourceCommands.StartCommand, CancellationToken.None);
         Assert.True(start.Success, start.Message);
         await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(victim).WaitAsync(TimeSpan.FromMinutes(2));
+        PartitionMetadata partition = null!;
+        await AppHostFixture.Eventually(async () =>
+        {
+            partition = (await client.RefreshMetadataAsync([topic])).Topics[topic].Partitions[0];
+            return partition.Isr.Count == 3;
+        }, TimeSpan.FromSeconds(60), () => $"{victim} did not rejoin the ISR of {topic}: {partition}");
+        Assert.NotEqual(partition.Replicas[0], partition.LeaderId);
+        string through = fixture.Topology.Brokers().First(b => b.Name != victim).Name;
+        ExecuteCommandResult election = await fixture.CommandAsync(through, "preferred-leader-election", CancellationToken.None);
+        Assert.True(election.Success, election.Message);
+        Assert.Contains($"{topic}-0", election.Message, StringComparison.Ordinal);
+        await AppHostFixture.Eventually(async () =>
+        {
+            partition = (await client.RefreshMetadataAsync([topic])).Topics[topic].Partitions[0];
+            return partition.LeaderId == partition.Replicas[0];
+        }, TimeSpan.FromSeconds(30), () => $"the preferred replica does not lead {topic}: {partition}");
+    }
+
+    [Fact]
+    public async Task Pause_from_the_dashboard_stops_the_node_process_and_resumes_it()
+    {
+        const string node = "backup-coordinator-1";
+        Assert.True(fixture.App.ResourceNotifications.TryGetCurrentState(node, out ResourceEvent? state));
+        int pid = Convert.ToInt32(state!.Snapshot.Properties.Single(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
+        List<int> tree = UnixProcesses.Tree(pid);
+        ExecuteCommandResult result = await fixture.CommandAsync(node, "pause-15s", CancellationToken.None);
+        Assert.True(result.Success, result.Message);
+        Assert.All(tree, p => Assert.Equal('T', ProcessState(p)));
+        await AppHostFixture.Eventually(() => Task.FromResult(tree.All(p => ProcessState(p) != 'T')), TimeSpan.FromSeconds(40),
+            () => $"{node} still stopped: {string.Join(", ", tree.Select(p => $"{p}:{ProcessState(p)}"))}");
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(node).WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>The state letter of /proc/PID/stat (T: stopped by a signal).</summary>
+    private static char ProcessState(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
     }
 
     /// <summary>The telemetry API's answer: <c>{"data": …, "totalCount": N, "returnedCount": M}</c>.</summary>

@@ -24,6 +24,7 @@ public sealed class DashboardBrowserTests(AppHostFixture fixture)
         });
         IPage page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1600, Height = 1000 } });
         page.SetDefaultTimeout(60_000);
+        Assertions.SetDefaultExpectTimeout(30_000);
 
         // The login link of the ready line: the token logs in and lands on the resources page.
         await page.GotoAsync($"{fixture.DashboardUrl}/login?t={fixture.BrowserToken}");
