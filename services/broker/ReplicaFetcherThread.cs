@@ -378,7 +378,7 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
                             if (log.LogEndOffset == fetchOffset)
                             {
                                 LogAppendInfo info = log.AppendAsFollower(records.Span);
-                                replicaManager.Metrics.ReplicationBytesIn.Add(info.ValidBytes);
+                                replicaManager.Metrics.ReplicationBytesIn(tp.Topic, info.ValidBytes);
                                 appendedBytes = info.ValidBytes;
                             }
                         });

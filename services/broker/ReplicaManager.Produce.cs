@@ -181,8 +181,8 @@ public sealed partial class ReplicaManager
             }
             else
             {
-                Metrics.MessagesIn.Add(info.RecordCount);
-                Metrics.BytesIn.Add(info.ValidBytes);
+                Metrics.MessagesIn(tp.Topic, info.RecordCount);
+                Metrics.BytesIn(tp.Topic, info.ValidBytes);
             }
 
             response.BaseOffset = info.FirstOffset;

@@ -109,6 +109,7 @@ public sealed class MetricsTests(EchoServiceFixture fixture) : IClassFixture<Ech
         latency.Record(0.1);
         latency.Record(5);
         meter.CreateHistogram<long>("test.exporter.size", "By", "Sizes.").Record(100);
+        meter.CreateCounter<long>("test.exporter.bytesin", "By", "A last word that names its unit already (Kafka's BytesIn).").Add(7);
 
         string text = await exporter.ScrapeAsync();
 
@@ -123,6 +124,7 @@ public sealed class MetricsTests(EchoServiceFixture fixture) : IClassFixture<Ech
             text, StringComparison.Ordinal);
         Assert.Contains("test_exporter_size_bytes_bucket{le=\"256\"} 1\n", text, StringComparison.Ordinal);
         Assert.Contains("# HELP test_exporter_requests_total Requests.\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE test_exporter_bytesin_total counter\ntest_exporter_bytesin_total 7\n", text, StringComparison.Ordinal);
 
         (int exitCode, string output) = await PromtoolCheckAsync(text);
         Assert.True(exitCode == 0, $"promtool check metrics failed ({exitCode}):\n{output}\n--- text ---\n{text}");
