@@ -106,8 +106,7 @@ public static class AspireKafkaServiceDefaultsExtensions
 
         if (OpenTelemetryService.IsEnabled)
         {
-            var openTelemetry = new OpenTelemetryService(identity);
-            builder.Services.AddHostedService(_ => openTelemetry);
+            OpenTelemetryService.AddOpenTelemetry(builder, identity);
         }
 
         if (ParentWatchdog.IsEnabled)
@@ -168,6 +167,9 @@ public static class AspireKafkaServiceDefaultsExtensions
             context.Response.ContentType = PrometheusExporter.ContentType;
             await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
         });
+        // OpenTelemetry.Extensions.Hosting builds the providers when the host starts; build them
+        // now so that what the service measures between Build() and Run() is exported too.
+        OpenTelemetryService.BuildProviders(app.Services);
         ServiceIdentity identity = app.Services.GetRequiredService<ServiceIdentity>();
         KafkaConfig config = app.Services.GetRequiredService<KafkaConfig>();
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Aspire.Kafka.ServiceDefaults");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 
 namespace Aspire.Kafka.ServiceDefaults.Kafka;
@@ -22,6 +23,13 @@ public sealed class KafkaConnectionContext
     public EndPoint? RemoteEndPoint { get; }
 
     public EndPoint? LocalEndPoint { get; }
+
+    /// <summary>
+    /// The "kafka.request" span of the request being handled, when a listener records it (its tags
+    /// are wanted); null otherwise, so a handler adds tags, links or events only when someone
+    /// collects them. Requests on a connection are handled one at a time, so this is the current one.
+    /// </summary>
+    public Activity? RequestActivity { get; internal set; }
 
     /// <summary>Per-connection state a handler keeps between requests (e.g. the negotiated ApiVersions).</summary>
     public ConcurrentDictionary<object, object?> Items { get; } = new();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Aspire.Kafka.Protocol;
@@ -23,6 +24,9 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
 
     /// <summary>The ActivitySource of the connection loop: one Server span "kafka.request" per request (only while someone listens).</summary>
     public static readonly ActivitySource ActivitySource = new(KafkaNetworkMetrics.MeterName);
+
+    /// <summary>The operation name of the per-request span (the request handler may give it a display name, e.g. the API).</summary>
+    public const string RequestSpanName = "kafka.request";
 
     private const int FlushThreshold = 64 * 1024;
 
@@ -92,12 +96,33 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                             request = contiguous.AsMemory(0, length);
                         }
 
-                        using Activity? activity = ActivitySource.StartActivity("kafka.request", ActivityKind.Server);
-                        activity?.SetTag("kafka.listener", listener);
-                        activity?.SetTag("kafka.request.size", request.Length);
+                        short apiKey = request.Length >= 2 ? BinaryPrimitives.ReadInt16BigEndian(request.Span) : (short)-1;
+                        // Null unless a listener samples kafka.request (no cost when nobody traces);
+                        // tags only when it records them.
+                        using Activity? activity = ActivitySource.StartActivity(RequestSpanName, ActivityKind.Server);
+                        if (activity is { IsAllDataRequested: true })
+                        {
+                            activity.SetTag("kafka.listener", listener);
+                            activity.SetTag("kafka.request.size", request.Length + 4);
+                            context.RequestActivity = activity;
+                        }
+
                         response.Reset();
                         int sizePosition = KafkaFrame.BeginFrame(response);
-                        bool respond = await _handler.HandleAsync(context, request, response, cancellationToken).ConfigureAwait(false);
+                        bool respond;
+                        try
+                        {
+                            respond = await _handler.HandleAsync(context, request, response, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (MarkFailed(activity, e))
+                        {
+                            throw; // not reached: the filter returns false
+                        }
+                        finally
+                        {
+                            context.RequestActivity = null;
+                        }
+
                         int sent = 0;
                         if (respond)
                         {
@@ -107,7 +132,12 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                             unflushed += sent;
                         }
 
-                        _metrics.Request(listener, frame.Length + 4, sent, started);
+                        if (activity is { IsAllDataRequested: true })
+                        {
+                            activity.SetTag("kafka.response.size", sent);
+                        }
+
+                        _metrics.Request(listener, apiKey, frame.Length + 4, sent, started);
                         if (unflushed >= FlushThreshold)
                         {
                             unflushed = 0;
@@ -161,6 +191,18 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             _metrics.Closed(listener, error);
             LogClosedNormally(connection.RemoteEndPoint, listener);
         }
+    }
+
+    /// <summary>Records a handler failure on the request span (an exception filter: returns false, the exception goes on).</summary>
+    private static bool MarkFailed(Activity? activity, Exception exception)
+    {
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.AddException(exception);
+            activity.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+        }
+
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Connection from {Remote} on listener {Listener} opened")]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Aspire.Kafka.Protocol;
 
 namespace Aspire.Kafka.ServiceDefaults.Kafka;
 
@@ -8,13 +9,18 @@ public sealed class KafkaNetworkMetrics
 {
     public const string MeterName = "Aspire.Kafka.Network";
 
+    /// <summary>The per-API latency histogram (Prometheus: kafka_network_requestmetrics_totaltime_seconds).</summary>
+    public const string RequestTotalTimeName = "kafka.network.requestmetrics.totaltime";
+
+    private const string UnknownApi = "unknown";
+
     private readonly Counter<long> _accepted;
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _closedOnError;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _received;
     private readonly Counter<long> _sent;
-    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _totalTime;
 
     public KafkaNetworkMetrics(IMeterFactory meterFactory)
     {
@@ -25,7 +31,9 @@ public sealed class KafkaNetworkMetrics
         _requests = meter.CreateCounter<long>("aspire.kafka.network.requests", "{request}", "Kafka-protocol requests handled.");
         _received = meter.CreateCounter<long>("aspire.kafka.network.received", "By", "Bytes of Kafka-protocol requests received, size prefixes included.");
         _sent = meter.CreateCounter<long>("aspire.kafka.network.sent", "By", "Bytes of Kafka-protocol responses sent, size prefixes included.");
-        _duration = meter.CreateHistogram<double>("aspire.kafka.network.request.duration", "s", "Time the request handler took per request.",
+        // Kafka's kafka.network:type=RequestMetrics,name=TotalTimeMs,request=<api> (in seconds, as a histogram).
+        _totalTime = meter.CreateHistogram<double>(RequestTotalTimeName, "s",
+            "Time from a request's last byte read to its response written to the connection, by API (tag request; \"unknown\" for a key no Kafka API has). Long polls (Fetch) include their wait.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     }
 
@@ -46,7 +54,7 @@ public sealed class KafkaNetworkMetrics
         }
     }
 
-    internal void Request(string listener, long bytesIn, long bytesOut, long startTimestamp)
+    internal void Request(string listener, short apiKey, long bytesIn, long bytesOut, long startTimestamp)
     {
         var tag = new KeyValuePair<string, object?>("listener", listener);
         _requests.Add(1, tag);
@@ -56,6 +64,9 @@ public sealed class KafkaNetworkMetrics
             _sent.Add(bytesOut, tag);
         }
 
-        _duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tag);
+        _totalTime.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tag, new KeyValuePair<string, object?>("request", ApiName(apiKey)));
     }
+
+    /// <summary>Kafka's name of the API (Produce, Fetch…), a cached string; "unknown" when no API has the key.</summary>
+    internal static string ApiName(short apiKey) => ApiMessageTypes.Find(apiKey)?.Name ?? UnknownApi;
 }

@@ -118,6 +118,14 @@ internal static class PrometheusNaming
             name = name[..^"_total".Length];
         }
 
+        // A last word that already names the unit (Kafka's "bytesin", "replicationbytesout") gets
+        // no suffix: kafka_server_brokertopicmetrics_bytesin_total, as Kafka's JMX exporter setups
+        // (Strimzi's dashboards) know it.
+        if (unitSuffix is not null && name[(name.LastIndexOf('_') + 1)..].Contains(unitSuffix, StringComparison.Ordinal))
+        {
+            unitSuffix = null;
+        }
+
         if (unitSuffix is not null && !name.EndsWith("_" + unitSuffix, StringComparison.Ordinal) && name != unitSuffix)
         {
             name = $"{name}_{unitSuffix}";

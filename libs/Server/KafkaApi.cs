@@ -21,6 +21,9 @@ public sealed class RequestContext
 
     public KafkaConnectionContext Connection { get; }
 
+    /// <summary>The request's "kafka.request" span when a listener records it, else null (add links, tags or events only then).</summary>
+    public System.Diagnostics.Activity? Activity => Connection.RequestActivity;
+
     private List<IDisposable>? _untilWritten;
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.ServiceDefaults.Kafka;
@@ -75,6 +76,12 @@ public sealed partial class KafkaApiDispatcher : IKafkaRequestHandler
 
         var reader = new KafkaReader(request);
         RequestHeader header = RequestHeader.Read(ref reader, type.RequestHeaderVersion(apiVersion));
+        Activity? span = connection.RequestActivity;
+        if (span is not null)
+        {
+            RequestSpan.OnRequest(span, type, header, connection);
+        }
+
         IApiMessage body;
         try
         {
@@ -86,10 +93,20 @@ public sealed partial class KafkaApiDispatcher : IKafkaRequestHandler
             throw;
         }
 
+        if (span is not null)
+        {
+            RequestSpan.OnParsed(span, body);
+        }
+
         var context = new RequestContext(header, connection);
         try
         {
             IApiMessage? answer = await api.HandleAsync(context, body, cancellationToken).ConfigureAwait(false);
+            if (span is not null)
+            {
+                RequestSpan.OnResponse(span, answer);
+            }
+
             if (answer is null)
             {
                 return false;

@@ -142,6 +142,18 @@ public sealed class UnifiedLog : IDisposable
         }
     }
 
+    /// <summary>How many producer ids have state in this partition (Kafka's ProducerIdCount is their sum over a broker's partitions).</summary>
+    public int ActiveProducerCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _producerState.ActiveProducers.Count;
+            }
+        }
+    }
+
     /// <summary>Removes producers idle for producer.id.expiration.ms (the LogManager's periodic check); returns how many.</summary>
     public int RemoveExpiredProducers()
     {

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
+using Aspire.Kafka.ServiceDefaults.Kafka;
 using Aspire.Kafka.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -154,6 +156,7 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
             return;
         }
 
+        using Activity? span = StartSpan("kafka.replica.truncate", asked.Count);
         OffsetForLeaderEpochResponse response = await endpoint.OffsetForLeaderEpochAsync(LeaderId, request, cancellationToken).ConfigureAwait(false);
         foreach (var (tp, state) in asked)
         {
@@ -193,6 +196,13 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
 
         if (target < log.LogEndOffset)
         {
+            Activity.Current?.AddEvent(new ActivityEvent("truncated", tags: new ActivityTagsCollection
+            {
+                ["kafka.topic"] = partition.TopicPartition.Topic,
+                ["kafka.partition"] = partition.TopicPartition.Partition,
+                ["kafka.log.end.offset"] = log.LogEndOffset,
+                ["kafka.truncate.offset"] = target,
+            }));
             partition.WithFollowerLock(state.LeaderEpoch, () =>
             {
                 logger.LogInformation("Truncating {Partition} from {Leo} to {Target} to match leader {Leader} (epoch {Epoch} ends at {End}).",
@@ -249,35 +259,105 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
             return;
         }
 
-        FetchResponse response = await endpoint.FetchAsync(LeaderId, request, cancellationToken).ConfigureAwait(false);
-        if (response.ErrorCode != 0)
+        using Activity? span = StartSpan("kafka.replica.fetch", sent.Count);
+        long bytes = 0;
+        int withRecords = 0;
+        short firstError = 0;
+        try
         {
-            logger.LogWarning("{Fetcher}: fetch from broker {Leader} failed: {Error}.", Name, LeaderId, (ErrorCode)response.ErrorCode);
-            foreach (var s in sent.Values)
+            FetchResponse response = await endpoint.FetchAsync(LeaderId, request, cancellationToken).ConfigureAwait(false);
+            if (response.ErrorCode != 0)
             {
-                Delay(s.State);
-            }
-
-            return;
-        }
-
-        foreach (FetchResponse.FetchableTopicResponse topic in response.Responses)
-        {
-            foreach (FetchResponse.PartitionData data in topic.Partitions)
-            {
-                var tp = new TopicPartition(topic.Topic, data.PartitionIndex);
-                if (!sent.TryGetValue(tp, out var s) || !IsCurrent(tp, s.State) || replicaManager.GetPartition(tp) is not { } partition)
+                firstError = response.ErrorCode;
+                logger.LogWarning("{Fetcher}: fetch from broker {Leader} failed: {Error}.", Name, LeaderId, (ErrorCode)response.ErrorCode);
+                foreach (var s in sent.Values)
                 {
-                    continue;
+                    Delay(s.State);
                 }
 
-                await ProcessPartitionDataAsync(partition, s.State, s.FetchOffset, data, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            foreach (FetchResponse.FetchableTopicResponse topic in response.Responses)
+            {
+                foreach (FetchResponse.PartitionData data in topic.Partitions)
+                {
+                    if (firstError == 0 && data.ErrorCode != 0)
+                    {
+                        firstError = data.ErrorCode;
+                    }
+
+                    var tp = new TopicPartition(topic.Topic, data.PartitionIndex);
+                    if (!sent.TryGetValue(tp, out var s) || !IsCurrent(tp, s.State) || replicaManager.GetPartition(tp) is not { } partition)
+                    {
+                        continue;
+                    }
+
+                    long appended = await ProcessPartitionDataAsync(partition, s.State, s.FetchOffset, data, cancellationToken).ConfigureAwait(false);
+                    if (appended > 0)
+                    {
+                        bytes += appended;
+                        withRecords++;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (span is not null && MarkFailed(span, e))
+        {
+            throw; // not reached: the filter returns false
+        }
+        finally
+        {
+            if (span is not null)
+            {
+                span.SetTag("kafka.fetch.bytes", bytes);
+                span.SetTag("kafka.fetch.partitions_with_records", withRecords);
+                span.SetTag("kafka.error.code", (int)firstError);
+                if (firstError != 0)
+                {
+                    span.SetTag("error.type", Server.RequestSpan.ErrorName(firstError));
+                    span.SetStatus(ActivityStatusCode.Error);
+                }
+                else if (bytes == 0 && span.Status != ActivityStatusCode.Error && span.Events.Count() == 0)
+                {
+                    span.DoNotExport(); // an idle long poll
+                }
             }
         }
     }
 
-    private async Task ProcessPartitionDataAsync(Partition partition, PartitionFetchState state, long fetchOffset, FetchResponse.PartitionData data, CancellationToken cancellationToken)
+    /// <summary>A root span of this fetcher (null unless sampled), current for the rest of the calling method.</summary>
+    private Activity? StartSpan(string name, int partitions)
     {
+        Activity? span = BrokerTelemetry.ActivitySource.StartRootActivity(name, ActivityKind.Client);
+        if (span is null)
+        {
+            return null;
+        }
+
+        if (span.IsAllDataRequested)
+        {
+            span.SetTag("kafka.leader.id", LeaderId);
+            span.SetTag("kafka.replica.id", replicaManager.NodeId);
+            span.SetTag("kafka.partitions", partitions);
+            span.SetTag("kafka.fetcher", Name);
+        }
+
+        Activity.Current = span;
+        return span;
+    }
+
+    private static bool MarkFailed(Activity span, Exception exception)
+    {
+        span.AddException(exception);
+        span.SetStatus(ActivityStatusCode.Error, exception.GetType().Name);
+        return false;
+    }
+
+    /// <summary>Handles one partition of a fetch response; returns the record bytes appended.</summary>
+    private async Task<long> ProcessPartitionDataAsync(Partition partition, PartitionFetchState state, long fetchOffset, FetchResponse.PartitionData data, CancellationToken cancellationToken)
+    {
+        long appendedBytes = 0;
         TopicPartition tp = partition.TopicPartition;
         UnifiedLog log = partition.Log;
         switch ((ErrorCode)data.ErrorCode)
@@ -286,7 +366,7 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
                 if (data.DivergingEpoch.Epoch >= 0 || data.DivergingEpoch.EndOffset >= 0)
                 {
                     TruncateToLeader(partition, state, data.DivergingEpoch.Epoch, data.DivergingEpoch.EndOffset);
-                    return;
+                    return 0;
                 }
 
                 if (data.Records is { Length: > 0 } records)
@@ -298,15 +378,17 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
                             if (log.LogEndOffset == fetchOffset)
                             {
                                 LogAppendInfo info = log.AppendAsFollower(records.Span);
-                                replicaManager.Metrics.ReplicationBytesIn.Add(info.ValidBytes);
+                                replicaManager.Metrics.ReplicationBytesIn(tp.Topic, info.ValidBytes);
+                                appendedBytes = info.ValidBytes;
                             }
                         });
                     }
                     catch (Exception e) when (e is InvalidRecordException or InvalidOffsetException or RecordTooLargeException)
                     {
                         logger.LogError("{Fetcher}: records of {Partition} from broker {Leader} cannot be appended: {Message}", Name, tp, LeaderId, e.Message);
+                        Activity.Current?.AddException(e);
                         Delay(state);
-                        return;
+                        return 0;
                     }
                 }
 
@@ -316,16 +398,16 @@ internal sealed class ReplicaFetcherThread(string name, int leaderId, ReplicaMan
                     log.MaybeIncrementLogStartOffset(Math.Min(data.LogStartOffset, log.HighWatermark));
                 }
 
-                return;
+                return appendedBytes;
 
             case ErrorCode.OffsetOutOfRange:
                 await HandleOffsetOutOfRangeAsync(partition, state, cancellationToken).ConfigureAwait(false);
-                return;
+                return 0;
 
             default:
                 logger.LogDebug("{Fetcher}: fetch of {Partition} from broker {Leader}: {Error}.", Name, tp, LeaderId, (ErrorCode)data.ErrorCode);
                 Delay(state);
-                return;
+                return 0;
         }
     }
 

@@ -192,7 +192,14 @@ public sealed partial class ReplicaManager
             return Memory<byte>.Empty;
         }
 
-        Metrics.BytesOut.Add(total, new KeyValuePair<string, object?>("fetcher", fromFollower ? "follower" : "consumer"));
+        foreach (FetchPartitionResult r in included)
+        {
+            if (r.Records.Length > 0)
+            {
+                Metrics.BytesOut(r.TopicPartition.Topic, r.Records.Length, fromFollower);
+            }
+        }
+
         if (keepUntilWritten is null)
         {
             return new byte[total];

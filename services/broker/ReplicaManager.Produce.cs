@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
@@ -16,9 +17,12 @@ public sealed partial class ReplicaManager
     /// (acks=all, bounded by the request's timeout). Null for acks=0: no response is sent.
     /// The record bytes are stamped in place, so they must be the request's own buffer.
     /// </summary>
-    public async ValueTask<ProduceResponse?> HandleProduceAsync(ProduceRequest request, short version, string? listenerName, CancellationToken cancellationToken)
+    public async ValueTask<ProduceResponse?> HandleProduceAsync(ProduceRequest request, short version, string? listenerName, CancellationToken cancellationToken,
+        Activity? span = null)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Only for a recorded span: links to the traces the records carry (W3C traceparent headers).
+        TraceparentLinks? links = span is not null ? new TraceparentLinks(span) : null;
         var response = new ProduceResponse();
         var waiting = new List<DelayedProduce.PartitionStatus>();
         bool validAcks = request.Acks is -1 or 0 or 1;
@@ -42,7 +46,7 @@ public sealed partial class ReplicaManager
                 }
 
                 var tp = new TopicPartition(topic.Name, data.Index);
-                (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(tp, data.Records, request.Acks, partitionResponse, appended);
+                (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(tp, data.Records, request.Acks, partitionResponse, appended, links);
                 partitionResponse.ErrorCode = (short)error;
                 if (error != ErrorCode.None)
                 {
@@ -110,12 +114,17 @@ public sealed partial class ReplicaManager
             }
         }
 
+        if (links is { Count: > 0 })
+        {
+            span!.SetTag("kafka.produce.trace_links", links.Count);
+        }
+
         return request.Acks == 0 ? null : response;
     }
 
     private (ErrorCode Error, string? Message, Partition? Partition, long RequiredOffset) AppendToPartition(
         TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProduceResponse.PartitionProduceResponse response,
-        List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended)
+        List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended, TraceparentLinks? links)
     {
         ErrorCode check = CheckLeader(tp, -1, out Partition? partition);
         if (check != ErrorCode.None || partition is null)
@@ -142,11 +151,12 @@ public sealed partial class ReplicaManager
         }
 
         Memory<byte> writable = MemoryMarshal.AsMemory(bytes);
+        links?.AddFromRecordSet(tp.Topic, tp.Partition, writable.Span);
         try
         {
             if (SettingsFor(tp).TargetCodec is { } codec && NeedsRecompression(writable.Span, codec))
             {
-                writable = Recompress(writable.Span, codec);
+                writable = Recompress(writable.Span, codec, links is null ? null : decoded => links.AddFromDecoded(tp.Topic, tp.Partition, decoded));
                 RecordSetValidation again = RecordSet.Validate(writable.Span, config.MaxMessageBytes);
                 if (!again.IsValid)
                 {
@@ -171,8 +181,8 @@ public sealed partial class ReplicaManager
             }
             else
             {
-                Metrics.MessagesIn.Add(info.RecordCount);
-                Metrics.BytesIn.Add(info.ValidBytes);
+                Metrics.MessagesIn(tp.Topic, info.RecordCount);
+                Metrics.BytesIn(tp.Topic, info.ValidBytes);
             }
 
             response.BaseOffset = info.FirstOffset;
@@ -276,7 +286,7 @@ public sealed partial class ReplicaManager
     }
 
     /// <summary>Rebuilds every batch with the topic's codec (compression.type other than producer), keeping producer fields and timestamps.</summary>
-    internal static byte[] Recompress(ReadOnlySpan<byte> records, CompressionType target)
+    internal static byte[] Recompress(ReadOnlySpan<byte> records, CompressionType target, Action<List<Record>>? onDecoded = null)
     {
         var output = new ArrayBufferWriter<byte>(records.Length);
         byte[] copy = records.ToArray();
@@ -293,6 +303,7 @@ public sealed partial class ReplicaManager
             else
             {
                 List<Record> decoded = RecordBatchReader.ReadRecords(batch);
+                onDecoded?.Invoke(decoded);
                 using var builder = new RecordBatchBuilder(target, header.BaseOffset, header.ProducerId, header.ProducerEpoch, header.BaseSequence,
                     header.PartitionLeaderEpoch, header.TimestampType, header.IsTransactional);
                 foreach (Record record in decoded)

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Aspire.Kafka.Controller;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Raft;
+using Aspire.Kafka.ServiceDefaults.Kafka;
 
 namespace Aspire.Kafka.ControllerService;
 
@@ -34,14 +36,19 @@ public sealed partial class RaftManager
     /// Raft and completes once they are committed. Throws <see cref="NotControllerException"/> on a
     /// controller that is not active (or that lost leadership before the commit).
     /// </summary>
-    public async Task<T> SubmitAsync<T>(Func<QuorumController, long, ControllerResult<T>> operation, CancellationToken cancellationToken)
+    public async Task<T> SubmitAsync<T>(string operationName, Func<QuorumController, long, ControllerResult<T>> operation, CancellationToken cancellationToken)
     {
         var reply = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A child of the request's span (Activity.Current); null unless sampled.
+        using Activity? span = ControllerTelemetry.ActivitySource.StartActivity(WriteSpanName);
+        Activity? recorded = span is { IsAllDataRequested: true } ? span : null;
+        recorded?.SetTag("kafka.controller.operation", operationName);
         void Run(long nowMs)
         {
             QuorumController controller = _controller!;
             if (!controller.IsActive)
             {
+                span?.DoNotExport(); // answered NOT_CONTROLLER: nothing was written
                 reply.TrySetException(new NotControllerException($"Node {NodeId} is not the active controller (leader {_status.LeaderId})."));
                 return;
             }
@@ -53,11 +60,29 @@ public sealed partial class RaftManager
             }
             catch (Exception e) when (e is NotControllerException or ArgumentException or InvalidOperationException)
             {
+                span?.DoNotExport();
                 reply.TrySetException(e);
                 return;
             }
 
-            AppendResult(result, nowMs, () => reply.TrySetResult(result.Response), e => reply.TrySetException(e));
+            if (!result.HasRecords)
+            {
+                span?.DoNotExport();
+            }
+            else if (recorded is not null)
+            {
+                DescribeWrite(recorded, result.Records.Count, result.BaseOffset);
+            }
+
+            AppendResult(result, nowMs, () =>
+            {
+                recorded?.AddEvent(Committed());
+                reply.TrySetResult(result.Response);
+            }, e =>
+            {
+                recorded?.SetStatus(ActivityStatusCode.Error, e.Message);
+                reply.TrySetException(e);
+            });
         }
 
         if (!_inputs.Writer.TryWrite(new ControllerInput(Run)))
@@ -66,6 +91,45 @@ public sealed partial class RaftManager
         }
 
         return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private const string WriteSpanName = "kafka.controller.write";
+
+    private void DescribeWrite(Activity span, int records, long baseOffset)
+    {
+        span.SetTag("kafka.metadata.records", records);
+        span.SetTag("kafka.metadata.base_offset", baseOffset);
+        span.SetTag("kafka.raft.epoch", _core!.Epoch);
+    }
+
+    private ActivityEvent Committed() =>
+        new("committed", tags: new ActivityTagsCollection { ["kafka.metadata.high_watermark"] = _core!.HighWatermark });
+
+    /// <summary>Appends the controller's own result (Tick, Activate) under a root span while it has records to write.</summary>
+    private void AppendOwnResult<T>(string operationName, ControllerResult<T> result, long nowMs)
+    {
+        Activity? span = result.HasRecords ? ControllerTelemetry.ActivitySource.StartRootActivity(WriteSpanName) : null;
+        if (span is null)
+        {
+            AppendResult(result, nowMs, static () => { }, static _ => { });
+            return;
+        }
+
+        if (span.IsAllDataRequested)
+        {
+            span.SetTag("kafka.controller.operation", operationName);
+            DescribeWrite(span, result.Records.Count, result.BaseOffset);
+        }
+
+        AppendResult(result, nowMs, () =>
+        {
+            span.AddEvent(Committed());
+            span.Dispose();
+        }, e =>
+        {
+            span.SetStatus(ActivityStatusCode.Error, e.Message);
+            span.Dispose();
+        });
     }
 
     private void OpenController()
@@ -260,7 +324,7 @@ public sealed partial class RaftManager
         ControllerResult<ApiError> activation = controller.Activate(core.Epoch, core.LogEndOffset, nowMs);
         LogActivated(core.Epoch, core.LogEndOffset, activation.Records.Count);
         _nextControllerTickMs = nowMs + ControllerTickMs;
-        AppendResult(activation, nowMs, static () => { }, static _ => { });
+        AppendOwnResult("Activate", activation, nowMs);
     }
 
     private void TickController(long nowMs)
@@ -278,7 +342,7 @@ public sealed partial class RaftManager
             LogFenced(string.Join(',', tick.Response.FencedNodes));
         }
 
-        AppendResult(tick, nowMs, static () => { }, static _ => { });
+        AppendOwnResult("Tick", tick, nowMs);
     }
 
     private void RenounceController()

@@ -40,6 +40,7 @@ public sealed partial class RaftManager : BackgroundService
 
     // Published by the loop for health checks, metrics and handlers (read from other threads).
     private volatile RaftStatus _status = new(RaftRole.Unattached, 0, -1, 0, 0, 0);
+    private volatile bool _controllerActive;
 
     public RaftManager(ControllerSettings settings, ILogger<RaftManager> logger, ILoggerFactory loggerFactory, IMeterFactory meterFactory, IHostApplicationLifetime lifetime)
     {
@@ -62,6 +63,7 @@ public sealed partial class RaftManager : BackgroundService
             ReconnectBackoffMax = TimeSpan.FromMilliseconds(200),
         }, loggerFactory: loggerFactory);
         CreateMetrics(meterFactory.Create("Aspire.Kafka.Raft"));
+        CreateControllerMetrics(meterFactory.Create(ControllerTelemetry.SourceName));
     }
 
     /// <summary>What the loop last published.</summary>
@@ -277,6 +279,7 @@ public sealed partial class RaftManager : BackgroundService
     {
         KafkaRaftCore core = _core!;
         _status = new RaftStatus(core.Role, core.Epoch, core.LeaderId, core.HighWatermark, core.LogEndOffset, _appliedOffset);
+        _controllerActive = _controller?.IsActive ?? false;
     }
 
     private void Send(RaftEnvelope envelope)

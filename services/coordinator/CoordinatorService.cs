@@ -19,8 +19,10 @@ public sealed class CoordinatorService : BackgroundService, IMetadataListener
     private readonly CancellationTokenSource _stopping = new();
     private readonly Meter _meter = new("Aspire.Kafka.Coordinator");
 
-    public CoordinatorService(GroupCoordinator coordinator, NodeSettings node, TimeProvider time, ILogger<CoordinatorService> logger)
+    public CoordinatorService(GroupCoordinator coordinator, NodeSettings node, TimeProvider time, ILogger<CoordinatorService> logger, ConsumerLagMetrics lag)
     {
+        // Resolved with the service so that the lag gauges exist from the start.
+        ArgumentNullException.ThrowIfNull(lag);
         _coordinator = coordinator;
         _node = node;
         _time = time;

@@ -27,6 +27,8 @@ builder.Services.AddSingleton(groupConfig);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<KafkaGroupLog>();
 builder.Services.AddSingleton<IGroupLog>(sp => sp.GetRequiredService<KafkaGroupLog>());
+builder.Services.AddSingleton<IPartitionEndOffsets>(sp => sp.GetRequiredService<KafkaGroupLog>());
+builder.Services.AddSingleton<ConsumerLagMetrics>();
 builder.Services.AddSingleton<GroupMetadataManager>();
 builder.Services.AddSingleton<GroupCoordinator>();
 builder.Services.AddSingleton<CoordinatorService>();

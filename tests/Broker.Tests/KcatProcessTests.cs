@@ -53,8 +53,8 @@ public sealed class KcatProcessTests
         foreach (int i in new[] { 1, 2, 3 })
         {
             string metrics = await http.GetStringAsync(new Uri($"http://{cluster.Cluster.Node($"broker-{i}").Address("http")}/metrics"));
-            System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(metrics, @"^aspire_kafka_broker_messages_in(?:_records)?_total(?:\{[^}]*\})? (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline);
-            if (m.Success)
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(metrics,
+                @"^kafka_server_brokertopicmetrics_messagesin_total\{topic=""replicated""\} (\d+)", System.Text.RegularExpressions.RegexOptions.Multiline))
             {
                 appended += long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
             }

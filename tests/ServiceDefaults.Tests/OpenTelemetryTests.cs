@@ -7,11 +7,11 @@ using Aspire.Kafka.Testing;
 
 namespace Aspire.Kafka.ServiceDefaults.Tests;
 
-/// <summary>OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, received by a small OTLP/HTTP sink in the test.</summary>
+/// <summary>OTLP export (logs, traces, metrics) when OTEL_EXPORTER_OTLP_ENDPOINT is set, received by a small OTLP/HTTP sink in the test.</summary>
 public sealed class OpenTelemetryTests
 {
     [Fact]
-    public async Task Traces_and_metrics_are_exported_by_OTLP_with_the_service_name()
+    public async Task Logs_traces_and_metrics_are_exported_by_OTLP_with_the_resource_name()
     {
         int port = TestSupport.FreePort();
         var received = new ConcurrentDictionary<string, string>();
@@ -51,6 +51,8 @@ public sealed class OpenTelemetryTests
             .WithConfig("test.counter.value", "7")
             .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", $"http://127.0.0.1:{port}")
             .WithEnvironment("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            .WithEnvironment("OTEL_SERVICE_NAME", "echo-resource-7")
+            .WithEnvironment("OTEL_BLRP_SCHEDULE_DELAY", "200")
             .WithEnvironment("OTEL_METRIC_EXPORT_INTERVAL", "500")
             .WithEnvironment("OTEL_BSP_SCHEDULE_DELAY", "200"));
 
@@ -62,9 +64,14 @@ public sealed class OpenTelemetryTests
             await stream.ReadExactlyAsync(new byte[6]);
         }
 
+        // service.name is OTEL_SERVICE_NAME (the AppHost sets the resource name there).
         await TestSupport.Eventually(
-            () => received.TryGetValue("/v1/traces", out string? traces) && traces.Contains("kafka.request", StringComparison.Ordinal) && traces.Contains("echo", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(30), "a kafka.request span at /v1/traces with service.name echo");
+            () => received.TryGetValue("/v1/traces", out string? traces) && traces.Contains("kafka.request", StringComparison.Ordinal) && traces.Contains("echo-resource-7", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "a kafka.request span at /v1/traces with service.name echo-resource-7");
+        // Structured logs with the formatted message (what the Aspire dashboard shows).
+        await TestSupport.Eventually(
+            () => received.TryGetValue("/v1/logs", out string? logs) && logs.Contains("echo started: http", StringComparison.Ordinal) && logs.Contains("echo-resource-7", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30), "the start log line at /v1/logs with service.name echo-resource-7");
         await TestSupport.Eventually(
             () => received.TryGetValue("/v1/metrics", out string? metrics) && metrics.Contains("aspire.kafka.test.known", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), "aspire.kafka.test.known at /v1/metrics");

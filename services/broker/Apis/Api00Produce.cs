@@ -12,5 +12,5 @@ public sealed class ProduceApi(ReplicaManager replicaManager) : KafkaApi<Produce
     public override VersionRange AdvertisedVersions { get; } = new(0, ProduceRequest.ValidVersions.Highest);
 
     protected override ValueTask<ProduceResponse?> HandleAsync(RequestContext context, ProduceRequest request, CancellationToken cancellationToken) =>
-        replicaManager.HandleProduceAsync(request, context.ApiVersion, context.Connection.ListenerName, cancellationToken);
+        replicaManager.HandleProduceAsync(request, context.ApiVersion, context.Connection.ListenerName, cancellationToken, context.Activity);
 }

@@ -15,6 +15,9 @@ public abstract class ControllerApi<TRequest, TResponse>(RaftManager raft) : Kaf
 {
     protected RaftManager Raft { get; } = raft;
 
+    /// <summary>The API's name (CreateTopics, AlterPartition…): the operation of its controller write span.</summary>
+    private static readonly string OperationName = ApiMessageTypes.Find(TRequest.MessageApiKey)?.Name ?? typeof(TRequest).Name;
+
     protected abstract ControllerResult<TResponse> Run(QuorumController controller, TRequest request, short version, long nowMs);
 
     /// <summary>The response carrying NOT_CONTROLLER wherever the response has an error code.</summary>
@@ -24,7 +27,7 @@ public abstract class ControllerApi<TRequest, TResponse>(RaftManager raft) : Kaf
     {
         try
         {
-            return await Raft.SubmitAsync((controller, now) => Run(controller, request, context.ApiVersion, now), cancellationToken).ConfigureAwait(false);
+            return await Raft.SubmitAsync(OperationName, (controller, now) => Run(controller, request, context.ApiVersion, now), cancellationToken).ConfigureAwait(false);
         }
         catch (NotControllerException)
         {

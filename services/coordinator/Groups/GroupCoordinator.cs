@@ -292,7 +292,7 @@ public sealed partial class GroupCoordinator
         }
 
         bool wasEmpty = group.State == GroupState.Empty;
-        group.TransitionTo(GroupState.PreparingRebalance, nowMs);
+        group.TransitionTo(GroupState.PreparingRebalance, nowMs, reason);
         if (wasEmpty && Config.InitialRebalanceDelayMs > 0)
         {
             group.InInitialDelay = true;

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Aspire.Kafka.Protocol;
+using Aspire.Kafka.ServiceDefaults.Kafka;
 
 namespace Aspire.Kafka.Coordinator.Groups;
 
@@ -163,11 +165,76 @@ public sealed class GroupMetadata
 
     public IEnumerable<MemberMetadata> MembersInOrder => _order.Select(id => Members[id]);
 
-    public void TransitionTo(GroupState state, long nowMs)
+    /// <param name="reason">Why a rebalance starts (PreparingRebalance only): on the rebalance span.</param>
+    public void TransitionTo(GroupState state, long nowMs, string? reason = null)
     {
+        GroupState previous = State;
         State = state;
         CurrentStateTimestamp = nowMs;
+        if (state != previous && (_rebalance is not null || state == GroupState.PreparingRebalance))
+        {
+            TraceRebalance(state, reason);
+        }
     }
+
+    // The "kafka.group.rebalance" span while a rebalance is under way (null when nobody samples it).
+    private Activity? _rebalance;
+
+    private void TraceRebalance(GroupState state, string? reason)
+    {
+        switch (state)
+        {
+            case GroupState.PreparingRebalance when _rebalance is null:
+                // The request that triggered it (JoinGroup, LeaveGroup…) is linked; the rebalance
+                // outlives it and is a trace of its own.
+                ActivityContext trigger = Activity.Current?.Context ?? default;
+                _rebalance = CoordinatorTelemetry.ActivitySource.StartRootActivity(RebalanceSpanName, ActivityKind.Internal,
+                    trigger == default ? null : [new ActivityLink(trigger)]);
+                if (_rebalance is { IsAllDataRequested: true } span)
+                {
+                    span.SetTag("kafka.group.id", GroupId);
+                    span.SetTag("kafka.group.generation.previous", GenerationId);
+                    span.SetTag("kafka.group.rebalance.reason", reason);
+                }
+
+                break;
+            case GroupState.PreparingRebalance:
+                _rebalance?.AddEvent(new ActivityEvent("restarted", tags: new ActivityTagsCollection { ["kafka.group.rebalance.reason"] = reason }));
+                break;
+            case GroupState.CompletingRebalance:
+                _rebalance?.AddEvent(new ActivityEvent("join_completed", tags: new ActivityTagsCollection
+                {
+                    ["kafka.group.generation"] = GenerationId,
+                    ["kafka.group.members"] = Members.Count,
+                }));
+                break;
+            default: // Stable, Empty, Dead: the rebalance is over
+                EndRebalance(state.ToString());
+                break;
+        }
+    }
+
+    /// <summary>Ends the rebalance span, if any, in <paramref name="outcome"/> (a state, or Unloaded).</summary>
+    internal void EndRebalance(string outcome)
+    {
+        if (_rebalance is not { } span)
+        {
+            return;
+        }
+
+        _rebalance = null;
+        if (span.IsAllDataRequested)
+        {
+            span.SetTag("kafka.group.generation", GenerationId);
+            span.SetTag("kafka.group.members", Members.Count);
+            span.SetTag("kafka.group.protocol", ProtocolName);
+            span.SetTag("kafka.group.state", outcome);
+        }
+
+        span.Dispose();
+    }
+
+    private const string RebalanceSpanName = "kafka.group.rebalance";
 
     public void Add(MemberMetadata member)
     {

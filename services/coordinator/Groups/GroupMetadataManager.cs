@@ -199,6 +199,7 @@ public sealed class GroupMetadataManager
         foreach (GroupMetadata group in _groups.Values.Where(g => g.Partition == partition).ToList())
         {
             _groups.Remove(group.GroupId);
+            group.EndRebalance("Unloaded");
             OnGroupUnloaded?.Invoke(group);
         }
     }

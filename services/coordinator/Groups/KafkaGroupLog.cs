@@ -22,7 +22,7 @@ namespace Aspire.Kafka.Coordinator.Groups;
 /// late arrival of the first attempt is recognised as a duplicate and not written twice.
 /// </para>
 /// </summary>
-public sealed class KafkaGroupLog : IGroupLog, IAsyncDisposable
+public sealed class KafkaGroupLog : IGroupLog, IPartitionEndOffsets, IAsyncDisposable
 {
     private const string Topic = CoordinatorsImage.ConsumerOffsetsTopic;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, PartitionWriter> _writers = new();
@@ -153,6 +153,26 @@ public sealed class KafkaGroupLog : IGroupLog, IAsyncDisposable
         }
 
         return records;
+    }
+
+    /// <summary>The partitions' high watermarks (ListOffsets latest to each leader, in parallel), for the lag metrics.</summary>
+    public async Task<IReadOnlyDictionary<(string Topic, int Partition), long>> EndOffsetsAsync(
+        IReadOnlyCollection<(string Topic, int Partition)> partitions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(partitions);
+        KafkaClient client = await ClientAsync(cancellationToken).ConfigureAwait(false);
+        var answers = await Task.WhenAll(partitions.Select(async p =>
+        {
+            try
+            {
+                return (p, (long?)(await client.ListOffsetsAsync(p.Topic, p.Partition, OffsetSpec.Latest, cancellationToken).ConfigureAwait(false)).Offset);
+            }
+            catch (Exception e) when (e is KafkaClientException or IOException or TimeoutException)
+            {
+                return (p, (long?)null);
+            }
+        })).ConfigureAwait(false);
+        return answers.Where(a => a.Item2 is not null).ToDictionary(a => a.p, a => a.Item2!.Value);
     }
 
     private async Task<KafkaClient> ClientAsync(CancellationToken cancellationToken)
