@@ -24,6 +24,7 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public string ApiKey { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
+    /// <summary>The default topology's names, ids and fixed broker ports (its free ports are the AppHost's own: ask <see cref="App"/>'s endpoints).</summary>
     public KafkaTopology Topology { get; } = KafkaTopology.Default();
 
     /// <summary>The dashboard's address (the test host picks its port; `dotnet run` uses launchSettings.json's 18888).</summary>

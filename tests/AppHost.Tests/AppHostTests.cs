@@ -35,6 +35,15 @@ public sealed class AppHostTests(AppHostFixture fixture)
     {
         using var http = new HttpClient { BaseAddress = new Uri(fixture.DashboardUrl) };
         http.DefaultRequestHeaders.Add("x-api-key", fixture.ApiKey);
+        // Every node with a client listener answers a client (coordinators are in Metadata until
+        // they move behind the brokers); controllers serve the brokers' and each other's Raft fetches.
+        foreach (NodeSpec node in fixture.Topology.Nodes.Where(n => n.Role != NodeRole.Controller))
+        {
+            Uri endpoint = fixture.App.GetEndpoint(node.Name, KafkaTopology.ClientListener.ToLowerInvariant());
+            (int exit, string output) = await Tools.RunAsync("kcat", ["-b", $"{endpoint.Host}:{endpoint.Port}", "-L", "-m", "10"], TimeSpan.FromSeconds(30));
+            Assert.True(exit == 0, output);
+        }
+
         string lastLogs = "", lastTraces = "";
         foreach (NodeSpec node in fixture.Topology.Nodes)
         {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
+using Aspire.Kafka.Topology;
 using Aspire.Kafka.Protocol;
 
 namespace Aspire.Kafka.Coordinator.Tests;
@@ -20,37 +21,19 @@ public sealed class MetricsClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _cluster = await TestCluster.StartAsync(app =>
+        _cluster = await TestCluster.StartAsync(new ClusterSpec(KafkaTopology.Primary)
         {
-            ResourceBuilder controller = app.AddProject("controller-1", GroupClusterFixture.ControllerProject).WithKafkaListener("CONTROLLER").WithDataDirectory("primary", 1);
-            string voters = $"1@{controller.Resource.GetEndpoint("CONTROLLER")!.Address}";
-            controller.WithConfig("controller.quorum.voters", voters)
-                .WithConfig("offsets.topic.num.partitions", "2")
-                .WithConfig("offsets.topic.replication.factor", "2");
-            var brokers = new List<ResourceBuilder>();
-            for (int i = 1; i <= 2; i++)
+            Controllers = 1,
+            Brokers = 2,
+            Coordinators = 1,
+            ControllerConfig = new Dictionary<string, string> { ["offsets.topic.num.partitions"] = "2", ["offsets.topic.replication.factor"] = "2" },
+            BrokerConfig = new Dictionary<string, string> { ["broker.heartbeat.interval.ms"] = "500", ["replica.fetch.wait.max.ms"] = "100" },
+            CoordinatorConfig = new Dictionary<string, string>
             {
-                brokers.Add(app.AddProject($"broker-{i}", GroupClusterFixture.BrokerProject)
-                    .WithKafkaListener("PLAINTEXT", bootstrap: true)
-                    .WithDataDirectory("primary", 100 + i)
-                    .WithReference(controller)
-                    .WithConfig("controller.quorum.voters", voters)
-                    .WithConfig("broker.heartbeat.interval.ms", "500")
-                    .WithConfig("replica.fetch.wait.max.ms", "100"));
-            }
-
-            ResourceBuilder coordinator = app.AddProject("coordinator-1", GroupClusterFixture.CoordinatorProject)
-                .WithKafkaListener("PLAINTEXT")
-                .WithDataDirectory("primary", 201)
-                .WithConfig("controller.quorum.voters", voters)
-                .WithConfig("broker.heartbeat.interval.ms", "500")
-                .WithConfig("group.initial.rebalance.delay.ms", "0")
-                .WithConfig("offsets.topic.num.partitions", "2");
-            coordinator.WithReference(controller);
-            foreach (ResourceBuilder broker in brokers)
-            {
-                coordinator.WithReference(broker);
-            }
+                ["broker.heartbeat.interval.ms"] = "500",
+                ["group.initial.rebalance.delay.ms"] = "0",
+                ["offsets.topic.num.partitions"] = "2",
+            },
         });
     }
 
