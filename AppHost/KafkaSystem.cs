@@ -58,6 +58,7 @@ internal static class KafkaSystem
         }
 
         ReadyReporter.Register(builder, topology, DashboardLoginUrl(builder));
+        OrderedShutdown.Register(builder, topology);
     }
 
     /// <summary>
