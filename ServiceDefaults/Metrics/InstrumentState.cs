@@ -7,7 +7,9 @@ namespace Aspire.Kafka.ServiceDefaults.Metrics;
 /// <summary>The aggregated series of one instrument, keyed by its label set.</summary>
 internal abstract class InstrumentState
 {
-    private readonly ConcurrentDictionary<string, Series> _series = new(StringComparer.Ordinal);
+    // Keyed by the tag set itself (up to four tags, in key order), so recording a tagged
+    // measurement allocates nothing once its series exists; larger sets use a string key.
+    private readonly ConcurrentDictionary<TagKey, Series> _series = new();
 
     protected InstrumentState(Instrument instrument, string prometheusType, bool isCounter)
     {
@@ -66,10 +68,10 @@ internal abstract class InstrumentState
 
     public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        string key = LabelKey(tags, out bool empty);
+        TagKey key = tags.Length <= TagKey.MaxTags ? new TagKey(tags) : new TagKey(LabelKey(tags, out _));
         if (!_series.TryGetValue(key, out Series? series))
         {
-            series = _series.GetOrAdd(key, NewSeries(empty ? "" : RenderLabels(tags)));
+            series = _series.GetOrAdd(key, NewSeries(tags.Length == 0 ? "" : RenderLabels(tags)));
         }
 
         series.Record(value * Scale);
@@ -79,12 +81,90 @@ internal abstract class InstrumentState
 
     public void Render(StringBuilder builder, string name, HashSet<string> seen)
     {
-        foreach (KeyValuePair<string, Series> pair in _series.OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach (Series series in _series.Values.OrderBy(s => s.Labels, StringComparer.Ordinal))
         {
-            if (seen.Add(pair.Value.Labels))
+            if (seen.Add(series.Labels))
             {
-                pair.Value.Render(builder, name);
+                series.Render(builder, name);
             }
+        }
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(TagKey.MaxTags)]
+    private struct TagPairs
+    {
+        private KeyValuePair<string, object?> _first;
+    }
+
+    /// <summary>A tag set as a dictionary key: up to <see cref="MaxTags"/> tags sorted by key, or a string for more.</summary>
+    private readonly struct TagKey : IEquatable<TagKey>
+    {
+        public const int MaxTags = 4;
+
+        private readonly TagPairs _pairs;
+        private readonly int _count;
+        private readonly string? _overflow;
+
+        public TagKey(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            _count = tags.Length;
+            Span<KeyValuePair<string, object?>> pairs = _pairs;
+            tags.CopyTo(pairs);
+            for (int i = 1; i < _count; i++)
+            {
+                KeyValuePair<string, object?> current = pairs[i];
+                int j = i - 1;
+                while (j >= 0 && string.CompareOrdinal(pairs[j].Key, current.Key) > 0)
+                {
+                    pairs[j + 1] = pairs[j];
+                    j--;
+                }
+
+                pairs[j + 1] = current;
+            }
+        }
+
+        public TagKey(string overflow)
+        {
+            _count = -1;
+            _overflow = overflow;
+        }
+
+        public bool Equals(TagKey other)
+        {
+            if (_count != other._count || !string.Equals(_overflow, other._overflow, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            ReadOnlySpan<KeyValuePair<string, object?>> mine = _pairs;
+            ReadOnlySpan<KeyValuePair<string, object?>> theirs = other._pairs;
+            for (int i = 0; i < _count; i++)
+            {
+                if (!string.Equals(mine[i].Key, theirs[i].Key, StringComparison.Ordinal) || !Equals(mine[i].Value, theirs[i].Value))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public override bool Equals(object? obj) => obj is TagKey other && Equals(other);
+
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            hash.Add(_count);
+            hash.Add(_overflow, StringComparer.Ordinal);
+            ReadOnlySpan<KeyValuePair<string, object?>> pairs = _pairs;
+            for (int i = 0; i < _count; i++)
+            {
+                hash.Add(pairs[i].Key, StringComparer.Ordinal);
+                hash.Add(pairs[i].Value);
+            }
+
+            return hash.ToHashCode();
         }
     }
 

@@ -156,7 +156,7 @@ public sealed partial class ReplicaManager
         {
             if (SettingsFor(tp).TargetCodec is { } codec && NeedsRecompression(writable.Span, codec))
             {
-                writable = Recompress(writable.Span, codec, links is null ? null : decoded => links.AddFromDecoded(tp.Topic, tp.Partition, decoded));
+                writable = Recompress(writable.Span, codec, links?.DecodedHandler(tp));
                 RecordSetValidation again = RecordSet.Validate(writable.Span, config.MaxMessageBytes);
                 if (!again.IsValid)
                 {

@@ -60,6 +60,9 @@ internal sealed class TraceparentLinks(Activity span)
         }
     }
 
+    /// <summary>A callback for the records <see cref="ReplicaManager.Recompress"/> decodes (made here, so an untraced append captures nothing).</summary>
+    public Action<List<Record>> DecodedHandler(Storage.TopicPartition partition) => decoded => AddFromDecoded(partition.Topic, partition.Partition, decoded);
+
     /// <summary>Records the broker decoded anyway (a compressed batch being recompressed).</summary>
     public void AddFromDecoded(string topic, int partition, IEnumerable<Record> records)
     {

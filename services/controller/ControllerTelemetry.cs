@@ -11,7 +11,8 @@ namespace Aspire.Kafka.ControllerService;
 /// metadata log — from the operation on the Raft loop to their commit (the high watermark passing
 /// them) and replay. A child of the request's span for requests (CreateTopics, AlterPartition,
 /// BrokerRegistration…); a root span for the controller's own writes (operation <c>Tick</c>: lease
-/// expiry, leader balancing; <c>Activate</c>: a new active controller's bootstrap records).
+/// expiry, leader balancing, coordinator moves — not the idle NoOp; <c>Activate</c>: a new active
+/// controller's bootstrap records).
 /// Attributes: <c>kafka.controller.operation</c>, <c>kafka.metadata.records</c>,
 /// <c>kafka.metadata.base_offset</c> (offset of the first record in the metadata log),
 /// <c>kafka.raft.epoch</c>; event <c>committed</c> (with <c>kafka.metadata.high_watermark</c>);

@@ -105,10 +105,10 @@ public sealed partial class RaftManager
     private ActivityEvent Committed() =>
         new("committed", tags: new ActivityTagsCollection { ["kafka.metadata.high_watermark"] = _core!.HighWatermark });
 
-    /// <summary>Appends the controller's own result (Tick, Activate) under a root span while it has records to write.</summary>
-    private void AppendOwnResult<T>(string operationName, ControllerResult<T> result, long nowMs)
+    /// <summary>Appends the controller's own result (Tick, Activate) under a root span when it has records worth tracing.</summary>
+    private void AppendOwnResult<T>(string operationName, ControllerResult<T> result, long nowMs, bool trace = true)
     {
-        Activity? span = result.HasRecords ? ControllerTelemetry.ActivitySource.StartRootActivity(WriteSpanName) : null;
+        Activity? span = trace && result.HasRecords ? ControllerTelemetry.ActivitySource.StartRootActivity(WriteSpanName) : null;
         if (span is null)
         {
             AppendResult(result, nowMs, static () => { }, static _ => { });
@@ -342,7 +342,8 @@ public sealed partial class RaftManager
             LogFenced(string.Join(',', tick.Response.FencedNodes));
         }
 
-        AppendOwnResult("Tick", tick, nowMs);
+        // The idle NoOp (every metadata.max.idle.interval.ms) would be a trace twice a second: not traced.
+        AppendOwnResult("Tick", tick, nowMs, trace: !tick.Response.WroteNoOp);
     }
 
     private void RenounceController()

@@ -154,5 +154,16 @@ public sealed class WriteTracingTests : IAsyncLifetime
         Assert.Equal(0, heartbeat.ErrorCode);
         Activity beat = Assert.Single(_stopped.Skip(before), a => (a.GetTagItem("kafka.controller.operation") as string) == "BrokerHeartbeat");
         Assert.False(beat.Recorded);
+
+        // The idle NoOps (every metadata.max.idle.interval.ms, 500 ms) are written but not traced.
+        long highWatermark = _raft!.Status.HighWatermark;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (_raft.Status.HighWatermark < highWatermark + 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the controller wrote no NoOp within 20 s");
+            await Task.Delay(50);
+        }
+
+        Assert.DoesNotContain(_stopped, a => a.OperationName == "kafka.controller.write" && (a.GetTagItem("kafka.controller.operation") as string) == "Tick");
     }
 }
