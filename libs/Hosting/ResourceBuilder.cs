@@ -100,11 +100,4 @@ public sealed class ResourceBuilder
         Resource.DataDirectoryKey = directoryKey;
         return this;
     }
-
-    /// <summary>Puts the resource in a cluster without a data directory (for the bootstrap addresses of the ready line).</summary>
-    public ResourceBuilder InCluster(string cluster)
-    {
-        Resource.Cluster = cluster;
-        return this;
-    }
 }

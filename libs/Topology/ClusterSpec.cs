@@ -56,11 +56,4 @@ public sealed record ClusterSpec(string Name)
         NodeRole.Broker => BrokerConfig,
         _ => CoordinatorConfig,
     };
-
-    internal int CountOf(NodeRole role) => role switch
-    {
-        NodeRole.Controller => Controllers,
-        NodeRole.Broker => Brokers,
-        _ => Coordinators,
-    };
 }
