@@ -23,7 +23,6 @@ namespace Aspire.Kafka.Node;
 /// </summary>
 public sealed partial class ClusterMetadataFollower : BackgroundService, IRaftListener
 {
-    private readonly NodeSettings _settings;
     private readonly IServiceProvider _services;
     private IReadOnlyList<IMetadataListener> _listeners = [];
     private readonly ILogger<ClusterMetadataFollower> _logger;
@@ -39,7 +38,6 @@ public sealed partial class ClusterMetadataFollower : BackgroundService, IRaftLi
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        _settings = settings;
         _services = services;
         _logger = loggerFactory.CreateLogger<ClusterMetadataFollower>();
         _transport = new NetworkRaftTransport(settings.NodeId, settings.ClusterId, settings.Voters, new KafkaClientOptions
