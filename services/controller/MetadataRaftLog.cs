@@ -246,9 +246,6 @@ public sealed class MetadataRaftLog : IRaftLog, IDisposable
         return true;
     }
 
-    /// <summary>The bytes of the latest snapshot, if any.</summary>
-    public byte[]? ReadLatestSnapshot() => _snapshotId is { } id && File.Exists(SnapshotPath(id)) ? File.ReadAllBytes(SnapshotPath(id)) : null;
-
     /// <summary>Flushes and closes the log, then writes the <c>.kafka_cleanshutdown</c> marker (a clean stop).</summary>
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using Aspire.Kafka.Raft;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Aspire.Kafka.ControllerService;

@@ -7,13 +7,14 @@ using Aspire.Kafka.ServiceDefaults.Kafka;
 namespace Aspire.Kafka.ControllerService;
 
 /// <summary>
-/// The QuorumController on top of Raft, all on the loop's thread: every voter replays committed
-/// records; the leader activates once its epoch's LeaderChange is committed and everything before
-/// it replayed, proposes each operation's records through the core, and answers when the high
-/// watermark passes the result's ResponseOffset. <c>Tick</c> runs every <see cref="ControllerTickMs"/>
-/// (lease expiry, balancing, and the NoOp after metadata.max.idle.interval.ms of silence).
+/// The QuorumController on top of Raft: the <see cref="IRaftListener"/> of the <see cref="RaftNode"/>,
+/// all on its loop. Every voter replays committed records; the leader activates once its epoch's
+/// LeaderChange is committed and everything before it replayed, proposes each operation's records
+/// through the core, and answers when the high watermark passes the result's ResponseOffset.
+/// <c>Tick</c> runs every <see cref="ControllerTickMs"/> (lease expiry, balancing, and the NoOp
+/// after metadata.max.idle.interval.ms of silence).
 /// </summary>
-public sealed partial class RaftManager
+public sealed partial class RaftManager : IRaftListener
 {
     private const int ControllerTickMs = 100;
     private const int MaxLingerRecords = 10_000;
@@ -22,11 +23,10 @@ public sealed partial class RaftManager
     private readonly List<ReadOnlyMemory<byte>> _linger = [];
     private long _lingerBaseOffset;
     private long _lingerDeadlineMs = long.MaxValue;
-    private QuorumController? _controller;
+    private readonly QuorumController _controller;
     private long _activateAtOffset = long.MaxValue;
     private long _nextControllerTickMs;
     private volatile MetadataImage _committedImage = MetadataImage.Empty;
-    private readonly SnapshotPolicy _snapshotPolicy;
 
     /// <summary>The metadata every voter has replayed (committed records only).</summary>
     public MetadataImage CommittedImage => _committedImage;
@@ -45,11 +45,11 @@ public sealed partial class RaftManager
         recorded?.SetTag("kafka.controller.operation", operationName);
         void Run(long nowMs)
         {
-            QuorumController controller = _controller!;
+            QuorumController controller = _controller;
             if (!controller.IsActive)
             {
                 span?.DoNotExport(); // answered NOT_CONTROLLER: nothing was written
-                reply.TrySetException(new NotControllerException($"Node {NodeId} is not the active controller (leader {_status.LeaderId})."));
+                reply.TrySetException(new NotControllerException($"Node {NodeId} is not the active controller (leader {Status.LeaderId})."));
                 return;
             }
 
@@ -85,7 +85,7 @@ public sealed partial class RaftManager
             });
         }
 
-        if (!_inputs.Writer.TryWrite(new ControllerInput(Run)))
+        if (!_node.TryPost(Run))
         {
             throw new OperationCanceledException("The controller is shutting down.");
         }
@@ -99,11 +99,11 @@ public sealed partial class RaftManager
     {
         span.SetTag("kafka.metadata.records", records);
         span.SetTag("kafka.metadata.base_offset", baseOffset);
-        span.SetTag("kafka.raft.epoch", _core!.Epoch);
+        span.SetTag("kafka.raft.epoch", _node.Core.Epoch);
     }
 
     private ActivityEvent Committed() =>
-        new("committed", tags: new ActivityTagsCollection { ["kafka.metadata.high_watermark"] = _core!.HighWatermark });
+        new("committed", tags: new ActivityTagsCollection { ["kafka.metadata.high_watermark"] = _node.Core.HighWatermark });
 
     /// <summary>Appends the controller's own result (Tick, Activate) under a root span when it has records worth tracing.</summary>
     private void AppendOwnResult<T>(string operationName, ControllerResult<T> result, long nowMs, bool trace = true)
@@ -130,11 +130,6 @@ public sealed partial class RaftManager
             span.SetStatus(ActivityStatusCode.Error, e.Message);
             span.Dispose();
         });
-    }
-
-    private void OpenController()
-    {
-        _controller = new QuorumController(_settings.Controller);
     }
 
     private void AppendResult<T>(ControllerResult<T> result, long nowMs, Action respond, Action<Exception> fail)
@@ -164,7 +159,7 @@ public sealed partial class RaftManager
             }
         }
 
-        if (result.ResponseOffset < _appliedOffset)
+        if (result.ResponseOffset < _node.AppliedOffset)
         {
             respond();
         }
@@ -188,7 +183,7 @@ public sealed partial class RaftManager
         long expected = _lingerBaseOffset;
         _linger.Clear();
         _lingerDeadlineMs = long.MaxValue;
-        ProposeResult proposed = _core!.Propose(records, nowMs);
+        ProposeResult proposed = _node.Core.Propose(records, nowMs);
         if (!proposed.Succeeded || proposed.BaseOffset != expected)
         {
             LogProposeFailed(RaftErrors.Name(proposed.ErrorCode), expected, proposed.BaseOffset);
@@ -196,50 +191,35 @@ public sealed partial class RaftManager
         }
     }
 
-    /// <summary>Replays committed entries up to the high watermark, answers what they committed, and activates a new leader.</summary>
-    private void ApplyCommitted(long highWatermark, long nowMs)
+    /// <summary>Replays committed entries (runs of one kind and epoch), answers what they committed, and activates a new leader.</summary>
+    void IRaftListener.OnCommitted(IReadOnlyList<RaftEntry> entries, long nowMs)
     {
-        QuorumController controller = _controller!;
-        while (_appliedOffset < highWatermark)
+        int i = 0;
+        while (i < entries.Count)
         {
-            IReadOnlyList<RaftEntry> entries = _log!.Read(_appliedOffset, 1024 * 1024);
-            if (entries.Count == 0)
+            RaftEntry first = entries[i];
+            int j = i;
+            var values = new List<ReadOnlyMemory<byte>>();
+            while (j < entries.Count && entries[j].Kind == first.Kind && entries[j].Epoch == first.Epoch)
             {
-                break;
+                values.Add(entries[j].Payload);
+                j++;
             }
 
-            int i = 0;
-            while (i < entries.Count && entries[i].Offset < highWatermark)
+            if (first.Kind == RaftEntryKind.Data)
             {
-                RaftEntry first = entries[i];
-                int j = i;
-                var values = new List<ReadOnlyMemory<byte>>();
-                while (j < entries.Count && entries[j].Offset < highWatermark && entries[j].Kind == first.Kind && entries[j].Epoch == first.Epoch)
-                {
-                    values.Add(entries[j].Payload);
-                    j++;
-                }
-
-                if (first.Kind == RaftEntryKind.Data)
-                {
-                    foreach (ReadOnlyMemory<byte> value in values)
-                    {
-                        _snapshotPolicy.Applied(value.Length);
-                    }
-
-                    // Followers' and the active controller's own records alike: Replay is the one way into CommittedImage.
-                    controller.ReplaySerialized(values, first.Offset, first.Epoch);
-                }
-
-                _appliedOffset = entries[j - 1].Offset + 1;
-                i = j;
+                // Followers' and the active controller's own records alike: Replay is the one way into CommittedImage.
+                _controller.ReplaySerialized(values, first.Offset, first.Epoch);
             }
+
+            i = j;
         }
 
-        _committedImage = controller.CommittedImage;
+        _committedImage = _controller.CommittedImage;
+        long applied = _node.AppliedOffset;
         for (int k = _pendingResponses.Count - 1; k >= 0; k--)
         {
-            if (_pendingResponses[k].ResponseOffset < _appliedOffset)
+            if (_pendingResponses[k].ResponseOffset < applied)
             {
                 _pendingResponses[k].Respond();
                 _pendingResponses.RemoveAt(k);
@@ -247,63 +227,44 @@ public sealed partial class RaftManager
         }
 
         MaybeActivate(nowMs);
+        _controllerActive = _controller.IsActive;
     }
 
-    /// <summary>
-    /// KIP-630 on every voter: once metadata.log.max.record.bytes.between.snapshots bytes of records
-    /// were committed since the last snapshot (or metadata.log.max.snapshot.interval.ms passed with
-    /// something new), the committed image becomes the snapshot at the applied offset and the log
-    /// start moves there (segments wholly below it are deleted).
-    /// </summary>
-    private void MaybeCreateSnapshot(long nowMs)
-    {
-        MetadataRaftLog log = _log!;
-        KafkaRaftCore core = _core!;
-        long lastSnapshotEnd = Math.Max(log.StartOffset, log.LatestSnapshotId?.EndOffset ?? 0);
-        if (_appliedOffset <= lastSnapshotEnd || _appliedOffset > core.HighWatermark)
-        {
-            return;
-        }
-
-        if (!_snapshotPolicy.IsDue(nowMs))
-        {
-            return;
-        }
-
-        int epoch = log.EpochAt(_appliedOffset - 1) ?? core.Epoch;
-        MetadataImage image = _controller!.CommittedImage;
-        List<ReadOnlyMemory<byte>> records = image.ToSerializedRecords();
-        byte[] bytes = RaftSnapshotCodec.Encode(new SnapshotId(_appliedOffset, epoch), records, nowMs);
-        SnapshotId id = core.CreateSnapshot(_appliedOffset, bytes);
-        LogSnapshotCreated(id.ToString(), records.Count, bytes.Length, _snapshotPolicy.BytesSinceSnapshot, log.StartOffset);
-        _snapshotPolicy.Reset(nowMs);
-    }
+    /// <summary>KIP-630 on every voter: a snapshot is the committed image at the applied offset.</summary>
+    IReadOnlyList<ReadOnlyMemory<byte>> IRaftListener.SnapshotValues() => _controller.CommittedImage.ToSerializedRecords();
 
     /// <summary>Replaces the QuorumController's committed state with snapshot <paramref name="id"/> (at start, or after FetchSnapshot installed it).</summary>
-    private void LoadSnapshotIntoController(SnapshotId id, long nowMs)
+    void IRaftListener.OnSnapshotLoaded(SnapshotId id, IReadOnlyList<ReadOnlyMemory<byte>> values, long nowMs)
     {
-        byte[] bytes = _log!.ReadLatestSnapshot() ?? throw new InvalidOperationException($"Snapshot {id} is not on disk.");
-        var records = RaftSnapshotCodec.Decode(bytes).Select(v => MetadataRecordSerde.Read(v));
-        MetadataImage image = MetadataImage.FromRecords(records, new MetadataProvenance(id.EndOffset - 1, id.Epoch));
-        if (_controller!.IsActive)
+        MetadataImage image = MetadataImage.FromRecords(values.Select(v => MetadataRecordSerde.Read(v)), new MetadataProvenance(id.EndOffset - 1, id.Epoch));
+        if (_controller.IsActive)
         {
             RenounceController();
         }
 
         _controller.LoadSnapshot(image);
         _committedImage = image;
-        // The snapshot replaces the state: replay resumes right after it (the log holds nothing below).
-        _appliedOffset = id.EndOffset;
-        _snapshotPolicy.Reset(nowMs);
-        LogSnapshotLoaded(id.ToString(), image.Topics.TopicsById.Count, image.Cluster.Nodes.Count);
     }
+
+    void IRaftListener.OnRoleChanged(RoleChanged role) => OnRoleChanged(role);
+
+    long IRaftListener.NextDeadlineMs => _lingerDeadlineMs;
+
+    void IRaftListener.OnTick(long nowMs)
+    {
+        TickController(nowMs);
+        FlushLingeringRecords(nowMs);
+        _controllerActive = _controller.IsActive;
+    }
+
+    void IRaftListener.OnStopping() => RenounceController();
 
     private void OnRoleChanged(RoleChanged role)
     {
         if (role.Role == RaftRole.Leader)
         {
             // The LeaderChange record was just appended: activate once it is committed.
-            _activateAtOffset = _core!.LogEndOffset;
+            _activateAtOffset = _node.Core.LogEndOffset;
         }
         else
         {
@@ -314,9 +275,9 @@ public sealed partial class RaftManager
 
     private void MaybeActivate(long nowMs)
     {
-        KafkaRaftCore core = _core!;
-        QuorumController controller = _controller!;
-        if (controller.IsActive || core.Role != RaftRole.Leader || _appliedOffset < _activateAtOffset)
+        KafkaRaftCore core = _node.Core;
+        QuorumController controller = _controller;
+        if (controller.IsActive || core.Role != RaftRole.Leader || _node.AppliedOffset < _activateAtOffset)
         {
             return;
         }
@@ -329,7 +290,7 @@ public sealed partial class RaftManager
 
     private void TickController(long nowMs)
     {
-        QuorumController controller = _controller!;
+        QuorumController controller = _controller;
         if (!controller.IsActive || nowMs < _nextControllerTickMs)
         {
             return;
@@ -350,11 +311,13 @@ public sealed partial class RaftManager
     {
         _linger.Clear();
         _lingerDeadlineMs = long.MaxValue;
-        if (_controller is { IsActive: true } controller)
+        if (_controller.IsActive)
         {
-            controller.Renounce();
-            LogRenounced(_status.Epoch);
+            _controller.Renounce();
+            LogRenounced(Status.Epoch);
         }
+
+        _controllerActive = false;
 
         foreach (PendingResponse pending in _pendingResponses)
         {
@@ -366,16 +329,8 @@ public sealed partial class RaftManager
 
     private sealed record PendingResponse(long ResponseOffset, Action Respond, Action<Exception> Fail);
 
-    private sealed record ControllerInput(Action<long> Run) : LoopInput;
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Active controller in epoch {Epoch} from offset {Offset} ({Records} bootstrap record(s))")]
     private partial void LogActivated(int epoch, long offset, int records);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Created metadata snapshot {SnapshotId}: {Records} record(s), {Bytes} byte(s), after {CommittedBytes} committed record byte(s); log start now {LogStart}")]
-    private partial void LogSnapshotCreated(string snapshotId, int records, int bytes, long committedBytes, long logStart);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded metadata snapshot {SnapshotId}: {Topics} topic(s), {Nodes} node(s)")]
-    private partial void LogSnapshotLoaded(string snapshotId, int topics, int nodes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Controller renounced in epoch {Epoch}")]
     private partial void LogRenounced(int epoch);

@@ -10,11 +10,11 @@ public sealed partial class RaftManager
     {
         meter.CreateObservableGauge("aspire.kafka.raft.current.state", ObserveRole, "{state}",
             "1 for the Raft role this node is in (tag state), 0 for the others.");
-        meter.CreateObservableGauge("aspire.kafka.raft.current.epoch", () => _status.Epoch, "{epoch}", "The current quorum epoch.");
-        meter.CreateObservableGauge("aspire.kafka.raft.current.leader", () => _status.LeaderId, "{node}", "The current leader's node id, -1 when unknown.");
-        meter.CreateObservableGauge("aspire.kafka.raft.high.watermark", () => _status.HighWatermark, "{offset}", "The high watermark of the metadata log (exclusive).");
-        meter.CreateObservableGauge("aspire.kafka.raft.log.end.offset", () => _status.LogEndOffset, "{offset}", "The end offset of the local metadata log.");
-        meter.CreateObservableGauge("aspire.kafka.raft.applied.offset", () => _status.AppliedOffset, "{offset}", "The offset up to which committed records were applied.");
+        meter.CreateObservableGauge("aspire.kafka.raft.current.epoch", () => Status.Epoch, "{epoch}", "The current quorum epoch.");
+        meter.CreateObservableGauge("aspire.kafka.raft.current.leader", () => Status.LeaderId, "{node}", "The current leader's node id, -1 when unknown.");
+        meter.CreateObservableGauge("aspire.kafka.raft.high.watermark", () => Status.HighWatermark, "{offset}", "The high watermark of the metadata log (exclusive).");
+        meter.CreateObservableGauge("aspire.kafka.raft.log.end.offset", () => Status.LogEndOffset, "{offset}", "The end offset of the local metadata log.");
+        meter.CreateObservableGauge("aspire.kafka.raft.applied.offset", () => Status.AppliedOffset, "{offset}", "The offset up to which committed records were applied.");
     }
 
     // Kafka's kafka.controller:type=KafkaController metrics, from this node's committed image.
@@ -44,7 +44,7 @@ public sealed partial class RaftManager
 
     private IEnumerable<Measurement<int>> ObserveRole()
     {
-        RaftRole current = _status.Role;
+        RaftRole current = Status.Role;
         foreach (RaftRole role in Enum.GetValues<RaftRole>())
         {
             yield return new Measurement<int>(role == current ? 1 : 0, new KeyValuePair<string, object?>("state", role.ToString().ToLowerInvariant()));
