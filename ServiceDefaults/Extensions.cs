@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.ServiceDefaults.Hosting;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 using Aspire.Kafka.ServiceDefaults.Logging;
 using Aspire.Kafka.ServiceDefaults.Metrics;
 using Microsoft.AspNetCore.Builder;
@@ -60,8 +59,9 @@ public static class AspireKafkaServiceDefaultsExtensions
     /// <summary>
     /// Loads and validates the Kafka-style configuration (a <see cref="KafkaConfig"/> singleton),
     /// sets up console logging, health checks, the /metrics exporter, OpenTelemetry (when
-    /// OTEL_EXPORTER_OTLP_ENDPOINT is set), Kestrel (the HTTP port from <c>http.listener</c>, the
-    /// Kafka listeners from <c>listeners</c>) and the shutdown timeout.
+    /// OTEL_EXPORTER_OTLP_ENDPOINT is set), Kestrel's HTTP port (<c>http.listener</c>), the parsed
+    /// Kafka <c>listeners</c> (a singleton list; libs/Server's AddKafkaServer serves them) and the
+    /// shutdown timeout.
     /// </summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, Action<ServiceDefaultsOptions> configure)
     {
@@ -101,8 +101,6 @@ public static class AspireKafkaServiceDefaultsExtensions
         // The exporter listens from here on, so counters cover the whole life of the process
         // (also what a service records before the host starts).
         builder.Services.AddSingleton(new PrometheusExporter());
-        builder.Services.AddSingleton<KafkaNetworkMetrics>();
-        builder.Services.AddSingleton<KafkaConnectionHandler>();
 
         if (OpenTelemetryService.IsEnabled)
         {
@@ -117,42 +115,10 @@ public static class AspireKafkaServiceDefaultsExtensions
                 TimeSpan.FromMilliseconds(config.GetLong(ServiceDefaultsConfig.ShutdownTimeoutMs))));
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            ListenOn(kestrel, http.Host, http.Port, _ => { });
-            if (listeners.Count > 0 && kestrel.ApplicationServices.GetService<IKafkaRequestHandler>() is null)
-            {
-                throw new InvalidOperationException(
-                    $"{ServiceDefaultsConfig.Listeners} is set but {serviceName} registered no IKafkaRequestHandler (call services.AddKafkaRequestHandler<T>()).");
-            }
-
-            foreach (KafkaListener listener in listeners)
-            {
-                string name = listener.Name;
-                foreach (IPAddress address in listener.BindAddresses())
-                {
-                    kestrel.Listen(address, listener.Port, l =>
-                    {
-                        l.Protocols = HttpProtocols.None;
-                        l.Use(next => connection =>
-                        {
-                            connection.Items[KafkaConnectionHandler.ListenerNameItem] = name;
-                            return next(connection);
-                        });
-                        l.UseConnectionHandler<KafkaConnectionHandler>();
-                    });
-                }
-            }
-        });
+        // The Kafka listeners parsed above are served by libs/Server's socket server
+        // (AddKafkaServer), which binds them on this same Kestrel.
+        builder.WebHost.ConfigureKestrel(kestrel => ListenOn(kestrel, http.Host, http.Port, _ => { }));
         return builder;
-    }
-
-    /// <summary>Registers the service's Kafka-protocol request handler (a singleton) served on every listener.</summary>
-    public static IServiceCollection AddKafkaRequestHandler<THandler>(this IServiceCollection services)
-        where THandler : class, IKafkaRequestHandler
-    {
-        services.AddSingleton<IKafkaRequestHandler, THandler>();
-        return services;
     }
 
     /// <summary>/health (readiness: every registered check), /alive (liveness: checks tagged "live") and /metrics (Prometheus text).</summary>

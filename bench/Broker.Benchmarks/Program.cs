@@ -12,9 +12,15 @@ using Aspire.Kafka.Topology;
 using Aspire.Kafka.Records;
 using Aspire.Kafka.Storage;
 
-double scale = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1.0;
 const int Repeats = 3;
 string rdkperf = BuildRdkperf();
+if (args.Length > 0 && args[0] == "--consume")
+{
+    await ConsumeBenchmarkAsync(rdkperf, args[1..]);
+    return 0;
+}
+
+double scale = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 1.0;
 
 Console.WriteLine("Storage engine raw append (in-process UnifiedLog.AppendAsLeader, 16 KiB batches, pre-validated):");
 var raw = new Dictionary<int, double>();
@@ -210,6 +216,87 @@ static async Task<double> KcatProduceAsync(string bootstrap, string topic, strin
 
     return seconds;
 }
+
+// Issue 16's fetch benchmark (--consume): one consumer of a 16-partition RF=3 topic against the
+// acks=1 produce rate of the same run, and the brokers' CPU per consumed MB. With --before DIR the
+// services of another checkout (built Release there) run in alternate rounds with this one's.
+static async Task ConsumeBenchmarkAsync(string rdkperf, string[] options)
+{
+    int records = 4_000_000;
+    int rounds = 3;
+    var builds = new List<(string Name, string Root)> { ("this checkout", ServiceRoot()) };
+    for (int i = 0; i < options.Length; i++)
+    {
+        switch (options[i])
+        {
+            case "--records": records = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
+            case "--rounds": rounds = int.Parse(options[++i], CultureInfo.InvariantCulture); break;
+            case "--before": builds.Insert(0, ("before: " + options[++i], Path.GetFullPath(options[i]))); break;
+            default: throw new ArgumentException($"unknown option {options[i]} (--records N, --rounds R, --before DIR)");
+        }
+    }
+
+    var results = builds.ToDictionary(b => b.Name, _ => new List<(double Produce, double Consume, double CpuPerMb)>());
+    for (int round = 0; round < rounds; round++)
+    {
+        foreach ((string name, string root) in builds)
+        {
+            string data = Path.Combine(Path.GetTempPath(), "aspire-consume-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            try
+            {
+                await using TestCluster cluster = await TestCluster.StartAsync(KafkaTopology.Plan([new ClusterSpec(KafkaTopology.Primary) { Controllers = 1, Brokers = 3, Coordinators = 0 }]),
+                    new DistributedApplicationOptions { DataDirectory = data, RootDirectory = root, BuildProjects = false, Configuration = "Release", StopTimeout = TimeSpan.FromSeconds(10), Output = TextWriter.Null });
+                string bootstrap = cluster.BootstrapServers("primary");
+                await using (var admin = new KafkaClient(new KafkaClientOptions { BootstrapServers = bootstrap.Split(',') }))
+                {
+                    (await admin.CreateTopicsAsync([new NewTopic("warmup", 16, 3), new NewTopic("consume", 16, 3)])).ToList().ForEach(r => r.ThrowIfError());
+                }
+
+                // JIT warm-up of produce and fetch, untimed.
+                await RunAsync(rdkperf, "produce", bootstrap, "warmup", "1000000", "100", "1");
+                await RunAsync(rdkperf, "consume", bootstrap, "warmup", "1000000");
+                JsonElement p = await RunAsync(rdkperf, "produce", bootstrap, "consume", records.ToString(CultureInfo.InvariantCulture), "100", "1");
+                double produce = p.GetProperty("records").GetInt64() / p.GetProperty("seconds").GetDouble();
+                int[] brokers = [.. cluster.Nodes.Where(n => n.Name.Contains("broker", StringComparison.Ordinal)).Select(n => n.ProcessId)];
+                double cpuBefore = brokers.Sum(CpuSeconds);
+                JsonElement c = await RunAsync(rdkperf, "consume", bootstrap, "consume", records.ToString(CultureInfo.InvariantCulture));
+                double cpu = brokers.Sum(CpuSeconds) - cpuBefore;
+                double consume = c.GetProperty("records").GetInt64() / c.GetProperty("seconds").GetDouble();
+                double megabytes = c.GetProperty("bytes").GetInt64() / 1e6;
+                results[name].Add((produce, consume, cpu / megabytes));
+                Console.WriteLine($"round {round + 1} {name}: produce acks=1 {produce:N0}/s, consume {consume:N0}/s ({consume / produce:F2}x), brokers {cpu:F2} CPU-s for {megabytes:N0} MB = {cpu / megabytes * 1000:F2} CPU-ms/MB");
+            }
+            finally
+            {
+                if (Directory.Exists(data))
+                {
+                    Directory.Delete(data, recursive: true);
+                }
+            }
+        }
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"{records:N0} records of 100 B, 16 partitions RF=3, one librdkafka consumer (assign, from the beginning); medians of {rounds} alternating rounds:");
+    Console.WriteLine("| build | produce acks=1 records/s | consume records/s | consume / produce | broker CPU-ms per consumed MB |");
+    Console.WriteLine("|---|---:|---:|---:|---:|");
+    foreach ((string name, _) in builds)
+    {
+        List<(double Produce, double Consume, double CpuPerMb)> r = results[name];
+        double Median(Func<(double Produce, double Consume, double CpuPerMb), double> f) => r.Select(f).Order().ElementAt(r.Count / 2);
+        Console.WriteLine($"| {name} | {Median(x => x.Produce):N0} | {Median(x => x.Consume):N0} | {Median(x => x.Consume / x.Produce):F2}x | {Median(x => x.CpuPerMb) * 1000:F2} |");
+    }
+}
+
+// utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s).
+static double CpuSeconds(int pid)
+{
+    string stat = File.ReadAllText($"/proc/{pid}/stat");
+    string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+}
+
+static string ServiceRoot() => new DistributedApplicationOptions().ResolveRoot();
 
 static async Task<JsonElement> RunAsync(string file, params string[] arguments)
 {

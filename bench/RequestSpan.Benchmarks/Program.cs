@@ -11,7 +11,6 @@ using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Records;
 using Aspire.Kafka.Server;
 using Aspire.Kafka.ServiceDefaults.Configuration;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 using Aspire.Kafka.ServiceDefaults.Metrics;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;

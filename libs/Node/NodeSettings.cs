@@ -2,7 +2,6 @@ using Aspire.Kafka.Client;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Raft;
 using Aspire.Kafka.ServiceDefaults.Configuration;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 using Aspire.Kafka.Storage;
 
 namespace Aspire.Kafka.Node;

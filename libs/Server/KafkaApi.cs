@@ -1,6 +1,5 @@
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 
 namespace Aspire.Kafka.Server;
 

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 using Microsoft.Extensions.Logging;
 
 namespace Aspire.Kafka.Server;

@@ -6,7 +6,6 @@ using System.Reflection;
 using System.Text;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 
 namespace Aspire.Kafka.Server;
 

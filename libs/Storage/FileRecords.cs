@@ -1,3 +1,4 @@
+using Aspire.Kafka.Protocol;
 using Microsoft.Win32.SafeHandles;
 
 namespace Aspire.Kafka.Storage;
@@ -12,8 +13,9 @@ public sealed record LogOffsetMetadata(long MessageOffset, long SegmentBaseOffse
 
 /// <summary>
 /// A run of whole record batches in a segment's <c>.log</c> file: the open handle, the path, the
-/// position and the length. A network layer can send it with sendfile(2) on <see cref="Handle"/>
-/// without the bytes passing through managed memory; <see cref="ReadInto"/> and
+/// position and the length. A network layer sends it without the bytes passing through managed
+/// buffers (<see cref="AsSplicedMemory"/>: read from the page cache into the socket's pipe at send
+/// time); <see cref="ReadInto"/> and
 /// <see cref="ReadAsync"/> copy them for callers that want a buffer. The handle stays valid for
 /// file.delete.delay.ms after the segment is deleted.
 /// </summary>
@@ -47,20 +49,25 @@ public readonly struct FileRecords
             return 0;
         }
 
-        var target = destination[..Length];
+        ReadAt(0, destination[..Length]);
+        return Length;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/> of this range; throws when the file ends first.</summary>
+    private void ReadAt(int offset, Span<byte> destination)
+    {
+        long position = Position + offset;
         int done = 0;
-        while (done < target.Length)
+        while (done < destination.Length)
         {
-            int n = RandomAccess.Read(Handle, target[done..], Position + done);
+            int n = RandomAccess.Read(Handle!, destination[done..], position + done);
             if (n <= 0)
             {
-                throw new EndOfStreamException($"{FilePath} ended at {Position + done} while reading {Length} bytes from {Position}.");
+                throw new EndOfStreamException($"{FilePath} ended at {position + done} while reading {Length} bytes from {Position}.");
             }
 
             done += n;
         }
-
-        return done;
     }
 
     public async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
@@ -91,6 +98,21 @@ public readonly struct FileRecords
         var bytes = new byte[Length];
         ReadInto(bytes);
         return bytes;
+    }
+
+    /// <summary>
+    /// These batches as the records of a response without reading them: a network writer splices
+    /// them in and reads them from the file straight into the socket's buffers when it sends
+    /// (<see cref="SplicedBytes"/>). Empty for empty records.
+    /// </summary>
+    public ReadOnlyMemory<byte> AsSplicedMemory() => IsEmpty || Handle is null ? ReadOnlyMemory<byte>.Empty : new FileRecordsBytes(this).Memory;
+
+    /// <summary>A file range as <see cref="SplicedBytes"/>: reads with pread(2) at send time.</summary>
+    private sealed class FileRecordsBytes(FileRecords records) : SplicedBytes
+    {
+        public override int Length => records.Length;
+
+        public override void CopyTo(int offset, Span<byte> destination) => records.ReadAt(offset, destination);
     }
 }
 

@@ -1,5 +1,4 @@
 using Aspire.Kafka.Protocol;
-using Aspire.Kafka.Protocol.Messages;
 
 namespace Aspire.Kafka.Broker;
 
@@ -13,14 +12,14 @@ internal sealed class DelayedProduce(IReadOnlyList<DelayedProduce.PartitionStatu
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
 
-    /// <summary>One partition's wait: the offset the ISR must reach and the response entry to fill.</summary>
-    internal sealed class PartitionStatus(Partition partition, long requiredOffset, ProduceResponse.PartitionProduceResponse response)
+    /// <summary>One partition's wait: the offset the ISR must reach and the result to fill.</summary>
+    internal sealed class PartitionStatus(Partition partition, long requiredOffset, ProducePartitionResult result)
     {
         public Partition Partition { get; } = partition;
 
         public long RequiredOffset { get; } = requiredOffset;
 
-        public ProduceResponse.PartitionProduceResponse Response { get; } = response;
+        public ProducePartitionResult Result { get; } = result;
 
         public bool Pending { get; set; } = true;
     }
@@ -42,7 +41,7 @@ internal sealed class DelayedProduce(IReadOnlyList<DelayedProduce.PartitionStatu
                 if (result is { } error)
                 {
                     status.Pending = false;
-                    status.Response.ErrorCode = (short)error;
+                    status.Result.Error = error;
                 }
             }
 
@@ -62,8 +61,8 @@ internal sealed class DelayedProduce(IReadOnlyList<DelayedProduce.PartitionStatu
             foreach (PartitionStatus status in partitions.Where(p => p.Pending))
             {
                 status.Pending = false;
-                status.Response.ErrorCode = (short)ErrorCode.RequestTimedOut;
-                status.Response.ErrorMessage = "The ISR did not reach the appended records within the request timeout.";
+                status.Result.Error = ErrorCode.RequestTimedOut;
+                status.Result.ErrorMessage = "The ISR did not reach the appended records within the request timeout.";
             }
         }
 

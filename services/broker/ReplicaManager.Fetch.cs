@@ -1,5 +1,4 @@
 using Aspire.Kafka.Protocol;
-using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -34,180 +33,27 @@ internal sealed record LocalReadResult(IReadOnlyList<FetchPartitionResult> Resul
 public sealed partial class ReplicaManager
 {
     /// <summary>
-    /// Fetch v4+ (Kafka's handleFetchRequest + fetchMessages): resolves the fetch session, reads
-    /// what is there, and if that is less than min.bytes waits up to max.wait.ms in the fetch
-    /// purgatory. Consumers read up to the high watermark, followers (replica id ≥ 0) up to the log
-    /// end, which also records their progress for the high watermark and the ISR.
-    /// The records are read from the segment files once, when the response is built, into one
-    /// buffer rented from the shared pool; <paramref name="keepUntilWritten"/> receives it and
-    /// disposes it after the response is on the wire (null: a plain array, for callers that keep it).
+    /// Kafka's fetchMessages: reads what is there and, if that is less than min.bytes, waits up to
+    /// max.wait.ms in the fetch purgatory for more. Consumers read up to the high watermark,
+    /// followers (replica id ≥ 0) up to the log end, which also records their progress for the
+    /// high watermark and the ISR. The records found stay in the segment files
+    /// (<see cref="FetchPartitionResult.Records"/>): the caller decides how they reach the wire.
     /// </summary>
-    public async ValueTask<FetchResponse> HandleFetchAsync(FetchRequest request, short version, string? listenerName, CancellationToken cancellationToken,
-        Action<IDisposable>? keepUntilWritten = null)
+    internal async ValueTask<IReadOnlyList<FetchPartitionResult>> FetchMessagesAsync(FetchParams fetchParams, IReadOnlyList<FetchPartitionRequest> partitions,
+        CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        int replicaId = version >= 15 ? request.ReplicaState.ReplicaId : request.ReplicaId;
-        var response = new FetchResponse();
-        var requested = new List<FetchPartitionRequest>();
-        var unknownIds = new List<FetchPartitionResult>();
-        foreach (FetchRequest.FetchTopic topic in request.Topics)
+        ArgumentNullException.ThrowIfNull(fetchParams);
+        LocalReadResult read = ReadFromLocalLog(fetchParams, partitions, updateFollowerState: fetchParams.IsFromFollower);
+        if (fetchParams.MaxWaitMs <= 0 || partitions.Count == 0 || read.BytesRead >= Math.Max(1, fetchParams.MinBytes) || read.AnyError || read.AnyDiverging)
         {
-            string? name = version >= 13 ? Image.Topics.GetTopic(topic.TopicId)?.Name : topic.Topic;
-            foreach (FetchRequest.FetchPartition p in topic.Partitions)
-            {
-                if (name is null)
-                {
-                    unknownIds.Add(new FetchPartitionResult(new TopicPartition("", p.Partition), topic.TopicId) { Error = ErrorCode.UnknownTopicId });
-                    continue;
-                }
-
-                requested.Add(new FetchPartitionRequest(new TopicPartition(name, p.Partition), version >= 13 ? topic.TopicId : default,
-                    p.FetchOffset, p.PartitionMaxBytes, p.CurrentLeaderEpoch, p.LastFetchedEpoch, p.LogStartOffset));
-            }
+            return read.Results;
         }
 
-        var forgotten = new List<TopicPartition>();
-        foreach (FetchRequest.ForgottenTopic f in request.ForgottenTopicsData)
-        {
-            string? name = version >= 13 ? Image.Topics.GetTopic(f.TopicId)?.Name : f.Topic;
-            if (name is not null)
-            {
-                forgotten.AddRange(f.Partitions.Select(p => new TopicPartition(name, p)));
-            }
-        }
-
-        FetchContext context = FetchSessions.NewContext(request.SessionId, request.SessionEpoch, requested, forgotten, replicaId >= 0, sessionsSupported: version >= 7);
-        if (context.Error != ErrorCode.None)
-        {
-            _logger.LogDebug("Fetch session {Session} epoch {Epoch}: {Error}.", request.SessionId, request.SessionEpoch, context.Error);
-            response.ErrorCode = (short)context.Error;
-            return response;
-        }
-
-        int maxBytes = replicaId >= 0 ? request.MaxBytes : Math.Min(request.MaxBytes, Settings.FetchMaxBytes);
-        var fetchParams = new FetchParams(replicaId, request.MaxWaitMs, request.MinBytes, maxBytes, request.IsolationLevel, version, listenerName);
-        LocalReadResult read = ReadFromLocalLog(fetchParams, context.ToFetch, updateFollowerState: replicaId >= 0);
-        IReadOnlyList<FetchPartitionResult> results = read.Results;
-        if (fetchParams.MaxWaitMs > 0 && context.ToFetch.Count > 0 && read.BytesRead < Math.Max(1, fetchParams.MinBytes) && !read.AnyError && !read.AnyDiverging)
-        {
-            var offsets = read.Results.Where(r => r.FetchOffsetMetadata is not null).ToDictionary(r => r.TopicPartition, r => r.FetchOffsetMetadata!);
-            var delayed = new DelayedFetch(this, fetchParams, context.ToFetch, offsets);
-            bool completed = FetchPurgatory.TryCompleteElseWatch(delayed, [.. context.ToFetch.Select(p => p.TopicPartition).Distinct()], TimeSpan.FromMilliseconds(fetchParams.MaxWaitMs));
-            using CancellationTokenRegistration registration = completed ? default : cancellationToken.Register(static d => ((DelayedFetch)d!).ForceComplete(), delayed);
-            results = await delayed.Result.ConfigureAwait(false);
-        }
-
-        response.SessionId = context.SessionId;
-        IReadOnlyList<FetchPartitionResult> included = context.ResponseData(results);
-        Memory<byte> recordBytes = RentRecordBuffer(included, fromFollower: replicaId >= 0, keepUntilWritten);
-        var hintNodes = new HashSet<int>();
-        foreach (FetchPartitionResult r in included.Concat(unknownIds))
-        {
-            FetchResponse.FetchableTopicResponse? topic = response.Responses.Count > 0 && response.Responses[^1].Topic == r.TopicPartition.Topic
-                && response.Responses[^1].TopicId == (version >= 13 ? r.TopicId : default)
-                ? response.Responses[^1]
-                : null;
-            if (topic is null)
-            {
-                topic = version >= 13
-                    ? new FetchResponse.FetchableTopicResponse { TopicId = r.TopicId }
-                    : new FetchResponse.FetchableTopicResponse { Topic = r.TopicPartition.Topic };
-                response.Responses.Add(topic);
-            }
-
-            var data = new FetchResponse.PartitionData
-            {
-                PartitionIndex = r.TopicPartition.Partition,
-                ErrorCode = (short)r.Error,
-                HighWatermark = r.HighWatermark,
-                LastStableOffset = r.LastStableOffset,
-                LogStartOffset = version >= 5 ? r.LogStartOffset : -1,
-                Records = ReadOnlyMemory<byte>.Empty, // librdkafka refuses a null record set (size -1)
-            };
-            if (!r.Records.IsEmpty)
-            {
-                int length = r.Records.Length;
-                try
-                {
-                    r.Records.ReadInto(recordBytes.Span);
-                    data.Records = recordBytes[..length];
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException)
-                {
-                    // The segment went away (deleted, truncated) since the read found the range: this
-                    // partition answers a retriable error, the rest of the response stands.
-                    _logger.LogWarning("Reading {Partition} for a fetch response failed: {Message}", r.TopicPartition, e.Message);
-                    data.ErrorCode = (short)ErrorCode.KafkaStorageError;
-                }
-
-                recordBytes = recordBytes[length..];
-            }
-
-            if (version >= 12 && r.DivergingEpoch is { } diverging)
-            {
-                data.DivergingEpoch = new FetchResponse.EpochEndOffset { Epoch = diverging.Epoch, EndOffset = diverging.EndOffset };
-            }
-
-            if (version >= 12 && r.Error is ErrorCode.NotLeaderOrFollower or ErrorCode.FencedLeaderEpoch)
-            {
-                (int leaderId, int leaderEpoch) = LeaderHint(r.TopicPartition);
-                data.CurrentLeader = new FetchResponse.LeaderIdAndEpoch { LeaderId = leaderId, LeaderEpoch = leaderEpoch };
-                if (leaderId >= 0)
-                {
-                    hintNodes.Add(leaderId);
-                }
-            }
-
-            topic.Partitions.Add(data);
-            if (r.Error != ErrorCode.None)
-            {
-                Metrics.Error("Fetch", r.Error);
-            }
-        }
-
-        if (version >= 16)
-        {
-            foreach (int id in hintNodes.Order())
-            {
-                if (EndpointOf(id, listenerName) is { } e)
-                {
-                    response.NodeEndpoints.Add(new FetchResponse.NodeEndpoint { NodeId = id, Host = e.Host, Port = e.Port, Rack = Image.Cluster.Broker(id)?.Rack });
-                }
-            }
-        }
-
-        return response;
-    }
-
-    private Memory<byte> RentRecordBuffer(IReadOnlyList<FetchPartitionResult> included, bool fromFollower, Action<IDisposable>? keepUntilWritten)
-    {
-        int total = 0;
-        foreach (FetchPartitionResult r in included)
-        {
-            total += r.Records.Length;
-        }
-
-        if (total == 0)
-        {
-            return Memory<byte>.Empty;
-        }
-
-        foreach (FetchPartitionResult r in included)
-        {
-            if (r.Records.Length > 0)
-            {
-                Metrics.BytesOut(r.TopicPartition.Topic, r.Records.Length, fromFollower);
-            }
-        }
-
-        if (keepUntilWritten is null)
-        {
-            return new byte[total];
-        }
-
-        var rented = new RentedBuffer(total);
-        keepUntilWritten(rented);
-        return rented.Memory;
+        var offsets = read.Results.Where(r => r.FetchOffsetMetadata is not null).ToDictionary(r => r.TopicPartition, r => r.FetchOffsetMetadata!);
+        var delayed = new DelayedFetch(this, fetchParams, partitions, offsets);
+        bool completed = FetchPurgatory.TryCompleteElseWatch(delayed, [.. partitions.Select(p => p.TopicPartition).Distinct()], TimeSpan.FromMilliseconds(fetchParams.MaxWaitMs));
+        using CancellationTokenRegistration registration = completed ? default : cancellationToken.Register(static d => ((DelayedFetch)d!).ForceComplete(), delayed);
+        return await delayed.Result.ConfigureAwait(false);
     }
 
     /// <summary>
@@ -303,21 +149,5 @@ public sealed partial class ReplicaManager
         }
 
         return new LocalReadResult(results, bytesRead, anyError, anyDiverging);
-    }
-}
-
-/// <summary>A buffer from the shared array pool, given back when disposed.</summary>
-internal sealed class RentedBuffer(int length) : IDisposable
-{
-    private byte[]? _array = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
-
-    public Memory<byte> Memory => _array is { } a ? a.AsMemory(0, length) : throw new ObjectDisposedException(nameof(RentedBuffer));
-
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _array, null) is { } a)
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(a);
-        }
     }
 }

@@ -9,70 +9,69 @@ using Microsoft.Extensions.Logging;
 
 namespace Aspire.Kafka.Broker;
 
+/// <summary>One partition's records of a produce (null or empty records are refused as CORRUPT_MESSAGE).</summary>
+internal readonly record struct ProducePartition(TopicPartition TopicPartition, ReadOnlyMemory<byte>? Records);
+
+/// <summary>What a produce did to one partition (Kafka's PartitionResponse), before it becomes a response entry.</summary>
+internal sealed class ProducePartitionResult(TopicPartition topicPartition)
+{
+    public TopicPartition TopicPartition { get; } = topicPartition;
+
+    public ErrorCode Error { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    public long BaseOffset { get; set; } = -1;
+
+    /// <summary>The broker's append time for LogAppendTime topics, else -1.</summary>
+    public long LogAppendTime { get; set; } = -1;
+
+    public long LogStartOffset { get; set; } = -1;
+}
+
 public sealed partial class ReplicaManager
 {
     /// <summary>
-    /// Produce (Kafka's appendRecords): validates and appends each partition's batches on its
-    /// leader, then answers at once (acks 0/1, or errors) or once the ISR has the batches
-    /// (acks=all, bounded by the request's timeout). Null for acks=0: no response is sent.
-    /// The record bytes are stamped in place, so they must be the request's own buffer.
+    /// Kafka's appendRecords: validates and appends each partition's batches on its leader, then
+    /// returns at once (acks 0/1, or errors) or once the ISR has the batches (acks=all, bounded by
+    /// <paramref name="timeoutMs"/>). One result per entry, in the same order. The record bytes
+    /// are stamped in place, so they must be the caller's own buffer. <paramref name="links"/>
+    /// (only for a recorded span) collects the traces the records carry.
     /// </summary>
-    public async ValueTask<ProduceResponse?> HandleProduceAsync(ProduceRequest request, short version, string? listenerName, CancellationToken cancellationToken,
-        Activity? span = null)
+    internal async ValueTask<IReadOnlyList<ProducePartitionResult>> AppendRecordsAsync(IReadOnlyList<ProducePartition> entries, short acks, int timeoutMs,
+        CancellationToken cancellationToken, TraceparentLinks? links = null)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        // Only for a recorded span: links to the traces the records carry (W3C traceparent headers).
-        TraceparentLinks? links = span is not null ? new TraceparentLinks(span) : null;
-        var response = new ProduceResponse();
+        ArgumentNullException.ThrowIfNull(entries);
+        var results = new List<ProducePartitionResult>(entries.Count);
         var waiting = new List<DelayedProduce.PartitionStatus>();
-        bool validAcks = request.Acks is -1 or 0 or 1;
-        var hintNodes = new HashSet<int>();
+        bool validAcks = acks is -1 or 0 or 1;
         // Waiting fetches and produces are checked once every partition of the request is
         // appended (Kafka's action queue): a follower's fetch then sees all of them in one round
         // instead of waking on the first and coming back for the rest.
         var appended = new List<(TopicPartition Partition, bool HighWatermarkIncreased)>();
-        foreach (ProduceRequest.TopicProduceData topic in request.TopicData)
+        foreach (ProducePartition entry in entries)
         {
-            var topicResponse = new ProduceResponse.TopicProduceResponse { Name = topic.Name };
-            response.Responses.Add(topicResponse);
-            foreach (ProduceRequest.PartitionProduceData data in topic.PartitionData)
+            var result = new ProducePartitionResult(entry.TopicPartition);
+            results.Add(result);
+            if (!validAcks)
             {
-                var partitionResponse = new ProduceResponse.PartitionProduceResponse { Index = data.Index, BaseOffset = -1 };
-                topicResponse.PartitionResponses.Add(partitionResponse);
-                if (!validAcks)
-                {
-                    partitionResponse.ErrorCode = (short)ErrorCode.InvalidRequiredAcks;
-                    continue;
-                }
+                result.Error = ErrorCode.InvalidRequiredAcks;
+                result.ErrorMessage = $"acks must be -1, 0 or 1, not {acks}.";
+                continue;
+            }
 
-                var tp = new TopicPartition(topic.Name, data.Index);
-                (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(tp, data.Records, request.Acks, partitionResponse, appended, links);
-                partitionResponse.ErrorCode = (short)error;
-                if (error != ErrorCode.None)
-                {
-                    Metrics.Error("Produce", error);
-                    if (version >= 8)
-                    {
-                        partitionResponse.ErrorMessage = message;
-                    }
+            (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(entry.TopicPartition, entry.Records, acks, result, appended, links);
+            result.Error = error;
+            if (error != ErrorCode.None)
+            {
+                Metrics.Error("Produce", error);
+                result.ErrorMessage = message;
+                continue;
+            }
 
-                    if (error == ErrorCode.NotLeaderOrFollower && version >= 10)
-                    {
-                        (int leaderId, int leaderEpoch) = LeaderHint(tp);
-                        partitionResponse.CurrentLeader = new ProduceResponse.LeaderIdAndEpoch { LeaderId = leaderId, LeaderEpoch = leaderEpoch };
-                        if (leaderId >= 0)
-                        {
-                            hintNodes.Add(leaderId);
-                        }
-                    }
-
-                    continue;
-                }
-
-                if (request.Acks == -1 && partition is not null)
-                {
-                    waiting.Add(new DelayedProduce.PartitionStatus(partition, requiredOffset, partitionResponse));
-                }
+            if (acks == -1 && partition is not null)
+            {
+                waiting.Add(new DelayedProduce.PartitionStatus(partition, requiredOffset, result));
             }
         }
 
@@ -85,45 +84,21 @@ public sealed partial class ReplicaManager
             }
         }
 
-        if (version >= 10)
-        {
-            foreach (int id in hintNodes.Order())
-            {
-                if (EndpointOf(id, listenerName) is { } e)
-                {
-                    response.NodeEndpoints.Add(new ProduceResponse.NodeEndpoint { NodeId = id, Host = e.Host, Port = e.Port, Rack = Image.Cluster.Broker(id)?.Rack });
-                }
-            }
-        }
-
         if (waiting.Count > 0)
         {
             var delayed = new DelayedProduce(waiting);
-            if (!ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Partition.TopicPartition)], TimeSpan.FromMilliseconds(Math.Max(0, request.TimeoutMs))))
+            if (!ProducePurgatory.TryCompleteElseWatch(delayed, [.. waiting.Select(w => w.Partition.TopicPartition)], TimeSpan.FromMilliseconds(Math.Max(0, timeoutMs))))
             {
                 using CancellationTokenRegistration registration = cancellationToken.Register(static d => ((DelayedProduce)d!).ForceComplete(), delayed);
                 await delayed.Completion.ConfigureAwait(false);
             }
-
-            if (version < 8)
-            {
-                foreach (DelayedProduce.PartitionStatus w in waiting)
-                {
-                    w.Response.ErrorMessage = null;
-                }
-            }
         }
 
-        if (links is { Count: > 0 })
-        {
-            span!.SetTag("kafka.produce.trace_links", links.Count);
-        }
-
-        return request.Acks == 0 ? null : response;
+        return results;
     }
 
     private (ErrorCode Error, string? Message, Partition? Partition, long RequiredOffset) AppendToPartition(
-        TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProduceResponse.PartitionProduceResponse response,
+        TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProducePartitionResult response,
         List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended, TraceparentLinks? links)
     {
         ErrorCode check = CheckLeader(tp, -1, out Partition? partition);
@@ -186,7 +161,7 @@ public sealed partial class ReplicaManager
             }
 
             response.BaseOffset = info.FirstOffset;
-            response.LogAppendTimeMs = info.LogAppendTime;
+            response.LogAppendTime = info.LogAppendTime;
             response.LogStartOffset = info.LogStartOffset;
             appended.Add((tp, hwIncreased));
             return (ErrorCode.None, null, partition, info.LastOffset + 1);
@@ -230,45 +205,13 @@ public sealed partial class ReplicaManager
         }
     }
 
-    /// <summary>DescribeProducers: the idempotent producers each led partition has state for.</summary>
-    public DescribeProducersResponse HandleDescribeProducers(DescribeProducersRequest request)
+    /// <summary>The idempotent producers the leader of <paramref name="tp"/> has state for, by producer id.</summary>
+    internal (ErrorCode Error, IReadOnlyList<ActiveProducer> Producers) ActiveProducers(TopicPartition tp)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new DescribeProducersResponse();
-        foreach (DescribeProducersRequest.TopicRequest topic in request.Topics)
-        {
-            var topicResponse = new DescribeProducersResponse.TopicResponse { Name = topic.Name };
-            response.Topics.Add(topicResponse);
-            foreach (int index in topic.PartitionIndexes)
-            {
-                var partitionResponse = new DescribeProducersResponse.PartitionResponse { PartitionIndex = index };
-                topicResponse.Partitions.Add(partitionResponse);
-                ErrorCode error = CheckLeader(new TopicPartition(topic.Name, index), -1, out Partition? partition);
-                if (error != ErrorCode.None || partition is null)
-                {
-                    partitionResponse.ErrorCode = (short)error;
-                    partitionResponse.ErrorMessage = error == ErrorCode.NotLeaderOrFollower
-                        ? $"This broker is not the leader of {topic.Name}-{index}."
-                        : $"{topic.Name}-{index} is not hosted here.";
-                    continue;
-                }
-
-                foreach (ActiveProducer p in partition.Log.ActiveProducers.Values.OrderBy(p => p.ProducerId))
-                {
-                    partitionResponse.ActiveProducers.Add(new DescribeProducersResponse.ProducerState
-                    {
-                        ProducerId = p.ProducerId,
-                        ProducerEpoch = p.ProducerEpoch,
-                        LastSequence = p.LastSequence,
-                        LastTimestamp = p.LastTimestamp,
-                        CoordinatorEpoch = p.CoordinatorEpoch,
-                        CurrentTxnStartOffset = p.CurrentTxnFirstOffset,
-                    });
-                }
-            }
-        }
-
-        return response;
+        ErrorCode error = CheckLeader(tp, -1, out Partition? partition);
+        return error != ErrorCode.None || partition is null
+            ? (error, [])
+            : (ErrorCode.None, [.. partition.Log.ActiveProducers.Values.OrderBy(p => p.ProducerId)]);
     }
 
     private static bool NeedsRecompression(ReadOnlySpan<byte> records, CompressionType target)

@@ -2,7 +2,6 @@ using Aspire.Kafka.ControllerService;
 using Aspire.Kafka.ControllerService.Apis;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.Server;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults("controller", ControllerConfig.Definition);
@@ -43,6 +42,7 @@ builder.Services.AddSingleton<IKafkaApi, ElectLeadersApi>();
 builder.Services.AddSingleton<IKafkaApi, AllocateProducerIdsApi>();
 builder.Services.AddSingleton<KafkaApiDispatcher>();
 builder.Services.AddSingleton<IKafkaRequestHandler>(sp => sp.GetRequiredService<KafkaApiDispatcher>());
+builder.Services.AddKafkaServer();
 builder.Services.AddHealthChecks().AddCheck<QuorumHealthCheck>("quorum");
 
 WebApplication app = builder.Build();

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Records;
@@ -30,15 +32,24 @@ public sealed class LeaderPathTests
         Assert.Equal(["d"], Values(fromTwo.Responses[0].Partitions[0].Records));
 
         // At the end of the log: an empty record set, never a null one (librdkafka refuses size -1).
-        var pooled = new List<IDisposable>();
-        FetchResponse atEnd = await rm.HandleFetchAsync(Fetch("orders", 0, 4), 11, "PLAINTEXT", default, pooled.Add);
+        FetchResponse atEnd = await rm.HandleFetchAsync(Fetch("orders", 0, 4), 11, "PLAINTEXT", default, spliceRecords: true);
         Assert.Equal(0, Assert.NotNull(atEnd.Responses[0].Partitions[0].Records).Length);
-        Assert.Empty(pooled);
 
-        // With a pool to keep until written, the records live in one rented buffer.
-        FetchResponse rented = await rm.HandleFetchAsync(Fetch("orders", 0, 0), 11, "PLAINTEXT", default, pooled.Add);
-        Assert.Equal(["a", "b", "c", "d"], Values(rented.Responses[0].Partitions[0].Records));
-        Assert.Single(pooled).Dispose();
+        // As on the wire: the records stay in the segment file and the writer splices them in;
+        // the bytes sent are exactly those of the same response with the records read into memory.
+        FetchResponse spliced = await rm.HandleFetchAsync(Fetch("orders", 0, 0), 11, "PLAINTEXT", default, spliceRecords: true);
+        Assert.True(MemoryMarshal.TryGetMemoryManager(Assert.NotNull(spliced.Responses[0].Partitions[0].Records), out SplicedBytes? _, out int _, out int _));
+        using var splicedWriter = new KafkaWriter();
+        spliced.Write(splicedWriter, 11);
+        Assert.True(splicedWriter.HasSplices);
+        var sent = new ArrayBufferWriter<byte>();
+        splicedWriter.WriteTo(sent);
+        using var copiedWriter = new KafkaWriter();
+        fetched.Write(copiedWriter, 11);
+        Assert.False(copiedWriter.HasSplices);
+        Assert.Equal(copiedWriter.WrittenSpan.ToArray(), sent.WrittenSpan.ToArray());
+        Assert.Equal(copiedWriter.Position, splicedWriter.Length);
+        Assert.Equal(["a", "b", "c", "d"], Values(spliced.Responses[0].Partitions[0].Records));
     }
 
     [Fact]

@@ -10,7 +10,6 @@ using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Records;
 using Aspire.Kafka.Server;
 using Aspire.Kafka.ServiceDefaults.Configuration;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using static Aspire.Kafka.Broker.Tests.ClusterHarness;

@@ -144,7 +144,7 @@ public sealed class NetworkClientTests
                 Microsoft.Extensions.Logging.Abstractions.NullLogger<Server.KafkaApiDispatcher>.Instance));
         var dispatcher = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Server.KafkaApiDispatcher>(
             Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services));
-        var context = new ServiceDefaults.Kafka.KafkaConnectionContext("c", "PLAINTEXT", null, null);
+        var context = new Aspire.Kafka.Server.KafkaConnectionContext("c", "PLAINTEXT", null, null);
 
         await using var server = new TestKafkaServer(async request =>
         {

@@ -3,7 +3,6 @@ using Aspire.Kafka.Coordinator.Apis;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Server;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 using Aspire.Kafka.Tools.ConsumerGroups;
 
 namespace Aspire.Kafka.Coordinator.Tests;

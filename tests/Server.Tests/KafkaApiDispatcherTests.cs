@@ -1,7 +1,7 @@
 using System.Net;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
-using Aspire.Kafka.ServiceDefaults.Kafka;
+using Aspire.Kafka.Server;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Aspire.Kafka.Server.Tests;

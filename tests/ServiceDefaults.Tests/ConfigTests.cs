@@ -1,6 +1,5 @@
 using System.Collections;
 using Aspire.Kafka.ServiceDefaults.Configuration;
-using Aspire.Kafka.ServiceDefaults.Kafka;
 
 namespace Aspire.Kafka.ServiceDefaults.Tests;
 

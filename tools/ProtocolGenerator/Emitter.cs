@@ -383,12 +383,12 @@ internal sealed class Emitter
                     Close();
                     Line("else");
                     Open();
-                    IfCompact(compact, $"{writer}.WriteCompactBytes({Span(field, b)});", $"{writer}.WriteBytes({Span(field, b)});");
+                    WriteBytesField(field, b, compact, writer);
                     Close();
                 }
                 else
                 {
-                    IfCompact(compact, $"{writer}.WriteCompactBytes({Span(field, value)});", $"{writer}.WriteBytes({Span(field, value)});");
+                    WriteBytesField(field, value, compact, writer);
                 }
 
                 break;
@@ -402,6 +402,23 @@ internal sealed class Emitter
     }
 
     private static string Span(FieldSpec field, string value) => IsMemoryBytes(field) ? $"{value}.Span" : value;
+
+    /// <summary>
+    /// A records field goes through WriteRecords/WriteCompactRecords with its memory, so record
+    /// data that still sits in a file (a <c>SplicedBytes</c>) is spliced into the output instead
+    /// of being copied into the writer.
+    /// </summary>
+    private void WriteBytesField(FieldSpec field, string value, string compact, string writer)
+    {
+        if (field.Type.Name == "records")
+        {
+            IfCompact(compact, $"{writer}.WriteCompactRecords({value});", $"{writer}.WriteRecords({value});");
+        }
+        else
+        {
+            IfCompact(compact, $"{writer}.WriteCompactBytes({Span(field, value)});", $"{writer}.WriteBytes({Span(field, value)});");
+        }
+    }
 
     private void WriteElement(FieldType element, FieldSpec field, string item, string compact, string writer)
     {

@@ -59,7 +59,7 @@ public static class KafkaFrame
     public static int BeginFrame(KafkaWriter writer) => writer.ReserveInt32();
 
     public static void EndFrame(KafkaWriter writer, int sizePosition) =>
-        writer.PatchInt32(sizePosition, writer.Position - sizePosition - 4);
+        writer.PatchInt32(sizePosition, writer.Length - sizePosition - 4);
 }
 
 /// <summary>A frame whose size prefix is negative or larger than the configured maximum.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Aspire.Kafka.Protocol;
@@ -9,34 +10,94 @@ namespace Aspire.Kafka.Protocol;
 /// <see cref="ArrayPool{T}"/>. Lengths can be reserved and patched afterwards (frame size,
 /// batch length). Dispose returns the buffer to the pool.
 /// </summary>
+/// <remarks>
+/// A records field whose memory is a <see cref="SplicedBytes"/> (record batches still in a file)
+/// is not copied in: the writer notes a splice at that position and <see cref="WriteTo"/> has the
+/// source write straight into the output. <see cref="Length"/> counts those bytes,
+/// <see cref="Position"/> does not; <see cref="WrittenSpan"/> refuses a writer that holds splices.
+/// </remarks>
 public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _position;
+    private List<Splice>? _splices;
+    private int _splicedLength;
+
+    /// <summary>Bytes of a <see cref="SplicedBytes"/> that belong at <see cref="Position"/> of the writer's own bytes.</summary>
+    private readonly record struct Splice(int Position, SplicedBytes Source, int Offset, int Length);
 
     public KafkaWriter(int initialCapacity = 256)
     {
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(16, initialCapacity));
     }
 
-    /// <summary>Bytes written so far.</summary>
+    /// <summary>Bytes written into the writer's own buffer so far (spliced bytes not counted).</summary>
     public int Position => _position;
 
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _position);
+    /// <summary>The length of the whole message written so far: own bytes and spliced bytes.</summary>
+    public int Length => _position + _splicedLength;
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _position);
+    /// <summary>True when some bytes are spliced (not in the writer's buffer): use <see cref="WriteTo"/>.</summary>
+    public bool HasSplices => _splices is { Count: > 0 };
 
-    /// <summary>A copy of the bytes written so far.</summary>
-    public byte[] ToArray() => WrittenSpan.ToArray();
+    public ReadOnlySpan<byte> WrittenSpan => HasSplices
+        ? throw new InvalidOperationException("The writer holds spliced bytes: write it out with WriteTo.")
+        : _buffer.AsSpan(0, _position);
+
+    public ReadOnlyMemory<byte> WrittenMemory => HasSplices
+        ? throw new InvalidOperationException("The writer holds spliced bytes: write it out with WriteTo.")
+        : _buffer.AsMemory(0, _position);
+
+    /// <summary>A copy of the whole message written so far (spliced bytes read in).</summary>
+    public byte[] ToArray()
+    {
+        if (!HasSplices)
+        {
+            return WrittenSpan.ToArray();
+        }
+
+        var copy = new ArrayBufferWriter<byte>(Length);
+        WriteTo(copy);
+        return copy.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Writes the whole message into <paramref name="output"/>: the writer's own bytes, and at each
+    /// splice the source's bytes, which the source writes into <paramref name="output"/>'s buffers
+    /// itself (one copy from a file's page cache into the socket's pipe, none through this writer).
+    /// </summary>
+    public void WriteTo(IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        int from = 0;
+        if (_splices is not null)
+        {
+            foreach (Splice splice in _splices)
+            {
+                output.Write(_buffer.AsSpan(from, splice.Position - from));
+                splice.Source.WriteTo(output, splice.Offset, splice.Length);
+                from = splice.Position;
+            }
+        }
+
+        output.Write(_buffer.AsSpan(from, _position - from));
+    }
 
     /// <summary>Forgets what was written; keeps the buffer.</summary>
-    public void Reset() => _position = 0;
+    public void Reset()
+    {
+        _position = 0;
+        _splices?.Clear();
+        _splicedLength = 0;
+    }
 
     public void Dispose()
     {
         byte[] buffer = _buffer;
         _buffer = [];
         _position = 0;
+        _splices = null;
+        _splicedLength = 0;
         if (buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(buffer);
@@ -96,7 +157,11 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
         _buffer = bigger;
     }
 
-    /// <summary>Reserves four bytes for an int32 written later with <see cref="PatchInt32"/>; returns its position.</summary>
+    /// <summary>
+    /// Reserves four bytes for an int32 written later with <see cref="PatchInt32"/>; returns its
+    /// position. A length patched there is <see cref="Length"/> minus that position, so that it
+    /// counts bytes spliced after it.
+    /// </summary>
     public int ReserveInt32()
     {
         int at = _position;
@@ -204,6 +269,32 @@ public sealed class KafkaWriter : IBufferWriter<byte>, IDisposable
     }
 
     public void WriteCompactNullBytes() => WriteUnsignedVarint(0);
+
+    /// <summary>RECORDS (non-flexible): int32 length then the batches, spliced when they are a <see cref="SplicedBytes"/>.</summary>
+    public void WriteRecords(ReadOnlyMemory<byte> value)
+    {
+        WriteInt32(value.Length);
+        AppendRecords(value);
+    }
+
+    /// <summary>COMPACT_RECORDS: unsigned varint length+1 then the batches, spliced when they are a <see cref="SplicedBytes"/>.</summary>
+    public void WriteCompactRecords(ReadOnlyMemory<byte> value)
+    {
+        WriteUnsignedVarint((uint)value.Length + 1);
+        AppendRecords(value);
+    }
+
+    private void AppendRecords(ReadOnlyMemory<byte> value)
+    {
+        if (value.Length > 0 && MemoryMarshal.TryGetMemoryManager(value, out SplicedBytes? source, out int start, out int length))
+        {
+            (_splices ??= []).Add(new Splice(_position, source, start, length));
+            _splicedLength += length;
+            return;
+        }
+
+        WriteRaw(value.Span);
+    }
 
     /// <summary>ARRAY length: int32 count, -1 for null.</summary>
     public void WriteArrayLength(int count) => WriteInt32(count);

@@ -1,5 +1,5 @@
 using Aspire.Kafka.Protocol;
-using Aspire.Kafka.ServiceDefaults.Kafka;
+using Aspire.Kafka.Server;
 
 namespace Aspire.Kafka.TestServices.EchoService;
 

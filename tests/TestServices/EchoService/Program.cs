@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Aspire.Kafka.Server;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.TestServices.EchoService;
 

@@ -499,7 +499,7 @@ public sealed partial class FetchResponse : IApiMessage<FetchResponse>, IEquatab
             }
             else
             {
-                if (flexible) writer.WriteCompactBytes(b17.Span); else writer.WriteBytes(b17.Span);
+                if (flexible) writer.WriteCompactRecords(b17); else writer.WriteRecords(b17);
             }
             if (flexible)
             {

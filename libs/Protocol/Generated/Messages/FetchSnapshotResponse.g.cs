@@ -380,7 +380,7 @@ public sealed partial class FetchSnapshotResponse : IApiMessage<FetchSnapshotRes
             this.SnapshotId.Write(writer, version);
             writer.WriteInt64(this.Size);
             writer.WriteInt64(this.Position);
-            if (flexible) writer.WriteCompactBytes(this.UnalignedRecords.Span); else writer.WriteBytes(this.UnalignedRecords.Span);
+            if (flexible) writer.WriteCompactRecords(this.UnalignedRecords); else writer.WriteRecords(this.UnalignedRecords);
             if (flexible)
             {
                 int taggedCount = this.UnknownTaggedFields?.Count ?? 0;

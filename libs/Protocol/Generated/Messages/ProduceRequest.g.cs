@@ -341,7 +341,7 @@ public sealed partial class ProduceRequest : IApiMessage<ProduceRequest>, IEquat
             }
             else
             {
-                if (flexible) writer.WriteCompactBytes(b10.Span); else writer.WriteBytes(b10.Span);
+                if (flexible) writer.WriteCompactRecords(b10); else writer.WriteRecords(b10);
             }
             if (flexible)
             {

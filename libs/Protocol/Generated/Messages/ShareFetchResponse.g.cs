@@ -381,7 +381,7 @@ public sealed partial class ShareFetchResponse : IApiMessage<ShareFetchResponse>
             }
             else
             {
-                if (flexible) writer.WriteCompactBytes(b15.Span); else writer.WriteBytes(b15.Span);
+                if (flexible) writer.WriteCompactRecords(b15); else writer.WriteRecords(b15);
             }
             if (this.AcquiredRecords is not { } list16)
             {

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
-namespace Aspire.Kafka.ServiceDefaults.Kafka;
+namespace Aspire.Kafka.Server;
 
 /// <summary>
 /// Kestrel connection handler for the Kafka listeners: reads size-prefixed frames, hands each to
@@ -127,8 +127,10 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                         if (respond)
                         {
                             KafkaFrame.EndFrame(response, sizePosition);
-                            output.Write(response.WrittenSpan);
-                            sent = response.Position;
+                            // Record data a handler left in files (fetched batches) is read from
+                            // the page cache straight into the pipe's memory here, not copied.
+                            response.WriteTo(output);
+                            sent = response.Length;
                             unflushed += sent;
                         }
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 
-namespace Aspire.Kafka.ServiceDefaults.Kafka;
+namespace Aspire.Kafka.Server;
 
 /// <summary>What a request handler knows about the connection a request came on.</summary>
 public sealed class KafkaConnectionContext

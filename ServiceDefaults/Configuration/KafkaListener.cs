@@ -1,7 +1,6 @@
 using System.Net;
-using Aspire.Kafka.ServiceDefaults.Configuration;
 
-namespace Aspire.Kafka.ServiceDefaults.Kafka;
+namespace Aspire.Kafka.ServiceDefaults.Configuration;
 
 /// <summary>One entry of <c>listeners</c>: <c>NAME://host:port</c>.</summary>
 public sealed record KafkaListener(string Name, string Host, int Port, string SecurityProtocol)
@@ -84,7 +83,7 @@ public sealed record KafkaListener(string Name, string Host, int Port, string Se
     }
 
     /// <summary>The addresses to bind: all interfaces for an empty host, loopback for localhost, else the parsed or resolved address.</summary>
-    internal IPAddress[] BindAddresses()
+    public IPAddress[] BindAddresses()
     {
         if (Host.Length == 0 || Host == "0.0.0.0")
         {

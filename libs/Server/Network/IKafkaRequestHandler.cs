@@ -1,6 +1,6 @@
 using Aspire.Kafka.Protocol;
 
-namespace Aspire.Kafka.ServiceDefaults.Kafka;
+namespace Aspire.Kafka.Server;
 
 /// <summary>
 /// A service's Kafka-protocol request handler. The connection loop calls it once per frame,

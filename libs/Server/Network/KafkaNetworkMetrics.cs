@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Aspire.Kafka.Protocol;
 
-namespace Aspire.Kafka.ServiceDefaults.Kafka;
+namespace Aspire.Kafka.Server;
 
 /// <summary>Instruments of the Kafka-protocol connection loop (meter <c>Aspire.Kafka.Network</c>), tagged by listener.</summary>
 public sealed class KafkaNetworkMetrics
