@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Records;
