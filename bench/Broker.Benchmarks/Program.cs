@@ -343,11 +343,14 @@ static double RawAppendRecordsPerSecond(int recordSize, int records)
         using UnifiedLog log = UnifiedLog.Open(Path.Combine(dir, "raw-0"), new LogConfig { RetentionMs = -1 });
         byte[] batch = new byte[template.Length];
         int batches = records / perBatch;
+        // Validated once, as the broker's produce path has by the time it appends (the bytes are the same every time).
+        template.CopyTo(batch, 0);
+        ValidatedRecords validated = LogValidator.ValidateProduce(batch, log.Config);
         var stopwatch = Stopwatch.StartNew();
         for (int b = 0; b < batches; b++)
         {
             template.CopyTo(batch, 0);
-            log.AppendAsLeader(batch, 0, recordsValidated: true);
+            log.AppendAsLeader(validated, 0);
         }
 
         return batches * perBatch / stopwatch.Elapsed.TotalSeconds;

@@ -74,7 +74,12 @@ public static class RecordSet
     /// </summary>
     /// <param name="maxBatchSize">largest allowed batch (message.max.bytes), in bytes including the 12-byte log overhead.</param>
     /// <param name="allowTruncatedTail">accept a partial batch at the end (a Fetch response may end in one); it is not counted.</param>
-    public static RecordSetValidation Validate(ReadOnlySpan<byte> recordSet, int maxBatchSize = int.MaxValue, bool allowTruncatedTail = false)
+    /// <param name="verifyCrc">
+    /// false only for batches this process just built (recompression output): their CRC was written
+    /// from the bytes, so only framing, sizes and counts can be wrong.
+    /// </param>
+    public static RecordSetValidation Validate(ReadOnlySpan<byte> recordSet, int maxBatchSize = int.MaxValue, bool allowTruncatedTail = false,
+        bool verifyCrc = true)
     {
         int position = 0;
         int batches = 0;
@@ -119,11 +124,14 @@ public static class RecordSet
 
             // The CRC first, as Kafka's ensureValid: every field it covers (attributes, counts)
             // means nothing until it matches, and a mismatch is CORRUPT_MESSAGE.
-            uint stored = BinaryPrimitives.ReadUInt32BigEndian(batch[RecordBatch.CrcOffset..]);
-            uint computed = Crc32C.Compute(batch[RecordBatch.AttributesOffset..]);
-            if (stored != computed)
+            if (verifyCrc)
             {
-                return Fail(RecordSetError.CrcMismatch, stored, computed);
+                uint stored = BinaryPrimitives.ReadUInt32BigEndian(batch[RecordBatch.CrcOffset..]);
+                uint computed = Crc32C.Compute(batch[RecordBatch.AttributesOffset..]);
+                if (stored != computed)
+                {
+                    return Fail(RecordSetError.CrcMismatch, stored, computed);
+                }
             }
 
             short attributes = BinaryPrimitives.ReadInt16BigEndian(batch[RecordBatch.AttributesOffset..]);

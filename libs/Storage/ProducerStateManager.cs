@@ -77,6 +77,40 @@ public sealed class ProducerStateManager
     public ProducerAppendInfo PrepareUpdate(long producerId, AppendOrigin origin) =>
         new(_topicPartition, producerId, LastEntry(producerId) ?? new ProducerStateEntry(producerId), origin);
 
+    /// <summary>
+    /// The <see cref="ProducerAppendInfo"/> of <paramref name="producerId"/> among the ones one append
+    /// (or one rebuild) collects in <paramref name="pending"/>, made and added on first use.
+    /// </summary>
+    internal ProducerAppendInfo PendingUpdate(ref List<ProducerAppendInfo>? pending, long producerId, AppendOrigin origin)
+    {
+        pending ??= [];
+        foreach (var info in pending)
+        {
+            if (info.ProducerId == producerId)
+            {
+                return info;
+            }
+        }
+
+        var created = PrepareUpdate(producerId, origin);
+        pending.Add(created);
+        return created;
+    }
+
+    /// <summary>Applies the changes <see cref="PendingUpdate"/> collected (after the batches were written), then moves the map end to <paramref name="nextOffset"/>.</summary>
+    internal void Update(List<ProducerAppendInfo>? pending, long nextOffset)
+    {
+        if (pending is not null)
+        {
+            foreach (var info in pending)
+            {
+                Update(info);
+            }
+        }
+
+        UpdateMapEndOffset(nextOffset);
+    }
+
     /// <summary>Applies an append's changes (after its batches were written).</summary>
     public void Update(ProducerAppendInfo appendInfo)
     {

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Records;
@@ -58,8 +57,7 @@ public sealed class UnifiedLog : IDisposable
     private readonly TimeProvider _time;
     private readonly IStorageLogger _logger;
     private readonly long _rollJitterMs;
-    private readonly List<Task> _pendingDeletes = [];
-    private readonly CancellationTokenSource _closing = new();
+    private readonly SegmentDeleter _deleter;
     private LogSegment[] _segments;
     private LogOffsetMetadata _logEndOffsetMetadata;
     private LogConfig _config;
@@ -71,10 +69,9 @@ public sealed class UnifiedLog : IDisposable
     private long _truncations;
     private Task _pendingFlush = Task.CompletedTask;
     private bool _closed;
-    private ProducerStateManager _producerState = null!;
-    private readonly long _producerIdExpirationMs;
+    private readonly ProducerStateManager _producerState;
 
-    private UnifiedLog(string dir, TopicPartition topicPartition, LogConfig config, UnifiedLogOptions options, LeaderEpochFileCache epochs)
+    private UnifiedLog(string dir, TopicPartition topicPartition, LogConfig config, UnifiedLogOptions options, LeaderEpochFileCache epochs, LoadedLog loaded)
     {
         Dir = dir;
         TopicPartition = topicPartition;
@@ -83,21 +80,27 @@ public sealed class UnifiedLog : IDisposable
         _logger = options.Logger;
         LeaderEpochCache = epochs;
         _rollJitterMs = config.SegmentJitterMs > 0 ? Random.Shared.NextInt64(config.SegmentJitterMs) : 0;
-        _segments = [];
-        _logEndOffsetMetadata = new LogOffsetMetadata(0, 0, 0);
+        _deleter = new SegmentDeleter(this, _time, _logger);
+        _segments = loaded.Segments;
+        _logEndOffsetMetadata = loaded.LogEndOffsetMetadata;
+        _logStartOffset = loaded.LogStartOffset;
+        _recoveryPoint = loaded.RecoveryPoint;
+        _highWatermark = loaded.HighWatermark;
+        _producerState = loaded.ProducerState;
+        TopicId = loaded.TopicId;
+        LoadResult = loaded.Result;
         _lastFlushMs = NowMs;
-        _producerIdExpirationMs = options.ProducerIdExpirationMs;
     }
 
     public string Dir { get; private set; }
 
     public TopicPartition TopicPartition { get; }
 
-    public KafkaUuid? TopicId { get; private set; }
+    public KafkaUuid? TopicId { get; }
 
     public LeaderEpochFileCache LeaderEpochCache { get; }
 
-    public LogLoadResult LoadResult { get; private set; } = new(0, 0, 0, 0, 0, 0);
+    public LogLoadResult LoadResult { get; }
 
     public LogConfig Config => Volatile.Read(ref _config);
 
@@ -173,9 +176,9 @@ public sealed class UnifiedLog : IDisposable
     }
 
     /// <summary>
-    /// Opens the log in <paramref name="dir"/> (created if missing): completes or discards
-    /// interrupted swaps, opens segments, checks or rebuilds indexes and, unless the log dir was
-    /// shut down cleanly, recovers every segment from the recovery point on.
+    /// Opens the log in <paramref name="dir"/> (created if missing) through a <see cref="LogLoader"/>:
+    /// completes or discards interrupted swaps, opens segments, checks or rebuilds indexes and,
+    /// unless the log dir was shut down cleanly, recovers every segment from the recovery point on.
     /// </summary>
     public static UnifiedLog Open(string dir, LogConfig config, UnifiedLogOptions? options = null)
     {
@@ -188,18 +191,8 @@ public sealed class UnifiedLog : IDisposable
         }
 
         var epochs = new LeaderEpochFileCache(Path.Combine(dir, LeaderEpochCheckpointFile.FileName));
-        var log = new UnifiedLog(dir, tp, config, options, epochs);
-        try
-        {
-            log.Load(options);
-        }
-        catch
-        {
-            log.Dispose();
-            throw;
-        }
-
-        return log;
+        var loaded = new LogLoader(dir, tp, config, options, epochs).Load();
+        return new UnifiedLog(dir, tp, config, options, epochs, loaded);
     }
 
     public void UpdateConfig(LogConfig config) => Volatile.Write(ref _config, config);
@@ -207,84 +200,65 @@ public sealed class UnifiedLog : IDisposable
     // ------------------------------------------------------------------ append
 
     /// <summary>
-    /// Appends producer batches as the leader: validates them, stamps base offsets from the log
-    /// end offset, the leader epoch and (LogAppendTime) the append time, in place in
-    /// <paramref name="records"/>, then writes them.
+    /// Appends producer batches as the leader: validates them (<see cref="LogValidator.ValidateProduce"/>,
+    /// no recompression), then appends them as <see cref="AppendAsLeader(ValidatedRecords, int)"/> does.
     /// </summary>
     /// <exception cref="InvalidRecordException">a batch that is truncated, corrupt or not magic 2.</exception>
     /// <exception cref="RecordTooLargeException">a batch above max.message.bytes, or more than a segment.</exception>
     /// <exception cref="InvalidProducerEpochException">an idempotent producer's batch with an epoch below the partition's.</exception>
     /// <exception cref="OutOfOrderSequenceException">an idempotent producer's batch that does not continue its sequence.</exception>
     /// <exception cref="InvalidTxnStateException">a transactional batch (not served).</exception>
-    /// <param name="recordsValidated">
-    /// true when the caller already ran <see cref="RecordSet.Validate"/> (CRC included) on these
-    /// bytes, as the produce path does to answer per-partition errors: only the framing is checked again.
-    /// </param>
+    public LogAppendInfo AppendAsLeader(Span<byte> records, int leaderEpoch) =>
+        AppendAsLeader(LogValidator.ValidateProduce(records, Config), leaderEpoch);
+
+    /// <summary>
+    /// Appends batches <see cref="LogValidator.ValidateProduce"/> accepted, as the leader, without
+    /// checking them again: stamps base offsets from the log end offset, the leader epoch and
+    /// (LogAppendTime) the append time in place (<see cref="LogValidator.AssignOffsets"/>), checks
+    /// idempotent producers' epochs and sequences, then writes them.
+    /// </summary>
+    /// <exception cref="InvalidRecordException">records the validator rejected (the caller should have answered with its error).</exception>
+    /// <exception cref="RecordTooLargeException">the same, for MESSAGE_TOO_LARGE.</exception>
+    /// <exception cref="InvalidProducerEpochException">an idempotent producer's batch with an epoch below the partition's.</exception>
+    /// <exception cref="OutOfOrderSequenceException">an idempotent producer's batch that does not continue its sequence.</exception>
+    /// <exception cref="InvalidTxnStateException">a transactional batch (not served).</exception>
     /// <returns>
     /// The offsets written; when a batch repeats one of its producer's last 5 batches (a retry),
     /// nothing is written and the result has <see cref="LogAppendInfo.IsDuplicate"/> set and the
     /// original batch's offsets, as Kafka answers such a produce.
     /// </returns>
-    public LogAppendInfo AppendAsLeader(Span<byte> records, int leaderEpoch, bool recordsValidated = false)
+    public LogAppendInfo AppendAsLeader(ValidatedRecords validated, int leaderEpoch)
     {
-        var validation = recordsValidated ? CheckFraming(records) : Validate(records);
-        if (validation.BatchCount == 0)
+        LogValidator.ThrowIfInvalid(validated, TopicPartition);
+        if (validated.BatchCount == 0)
         {
             return EmptyAppend();
         }
 
+        Span<byte> records = validated.Records;
         lock (_lock)
         {
             ThrowIfClosed();
             long now = NowMs;
-            var config = Config;
-            long offset = LogEndOffset;
-            long firstOffset = offset;
-            long maxTimestamp = RecordBatch.NoTimestamp;
-            long offsetOfMax = offset;
-            int position = 0;
-            bool logAppendTimeType = config.MessageTimestampType == MessageTimestampType.LogAppendTime;
+            bool logAppendTimeType = Config.MessageTimestampType == MessageTimestampType.LogAppendTime;
+            long logAppendTime = logAppendTimeType ? now : RecordBatch.NoTimestamp;
+            long firstOffset = LogEndOffset;
+            var stamped = LogValidator.AssignOffsets(records, firstOffset, leaderEpoch, logAppendTime);
             List<ProducerAppendInfo>? producers = null;
-            while (position < records.Length)
+            if (stamped.HasProducerBatches && AnalyzeProducerBatches(records, ref producers) is { } duplicate)
             {
-                // The framing was checked above: read the few header fields in place.
-                var batch = records[position..];
-                int size = BinaryPrimitives.ReadInt32BigEndian(batch[RecordBatch.BatchLengthOffset..]) + RecordBatch.LogOverhead;
-                batch = batch[..size];
-                RecordBatch.SetBaseOffset(batch, offset);
-                RecordBatch.SetPartitionLeaderEpoch(batch, leaderEpoch);
-                if (logAppendTimeType)
-                {
-                    RecordBatch.SetLogAppendTime(batch, now);
-                }
-
-                long lastOffset = offset + BinaryPrimitives.ReadInt32BigEndian(batch[RecordBatch.LastOffsetDeltaOffset..]);
-                long batchMaxTimestamp = BinaryPrimitives.ReadInt64BigEndian(batch[RecordBatch.MaxTimestampOffset..]);
-                if (batchMaxTimestamp > maxTimestamp)
-                {
-                    maxTimestamp = batchMaxTimestamp;
-                    offsetOfMax = lastOffset;
-                }
-
-                if (BinaryPrimitives.ReadInt64BigEndian(batch[RecordBatch.ProducerIdOffset..]) >= 0
-                    && AnalyzeProducerBatch(batch, ref producers) is { } duplicate)
-                {
-                    return new LogAppendInfo(duplicate.FirstOffset, duplicate.LastOffset, duplicate.Timestamp, duplicate.LastOffset,
-                        logAppendTimeType ? duplicate.Timestamp : RecordBatch.NoTimestamp, LogStartOffset,
-                        validation.BatchCount, validation.RecordCount, validation.ValidBytes) { IsDuplicate = true };
-                }
-
-                offset = lastOffset + 1;
-                position += size;
+                return new LogAppendInfo(duplicate.FirstOffset, duplicate.LastOffset, duplicate.Timestamp, duplicate.LastOffset,
+                    logAppendTimeType ? duplicate.Timestamp : RecordBatch.NoTimestamp, LogStartOffset,
+                    validated.BatchCount, validated.RecordCount, validated.ValidBytes) { IsDuplicate = true };
             }
 
-            long logAppendTime = logAppendTimeType ? now : RecordBatch.NoTimestamp;
-            AppendLocked(records, firstOffset, offset - 1, maxTimestamp, now, leaderEpoch, followerEpochs: null);
-            UpdateProducerState(producers, offset);
-            Interlocked.Add(ref _unflushedMessages, validation.RecordCount);
+            long lastOffset = stamped.LastOffset;
+            AppendLocked(records, firstOffset, lastOffset, stamped.MaxTimestamp, now, leaderEpoch, followerEpochs: null);
+            _producerState.Update(producers, lastOffset + 1);
+            Interlocked.Add(ref _unflushedMessages, validated.RecordCount);
             MaybeFlushLocked();
-            return new LogAppendInfo(firstOffset, offset - 1, maxTimestamp, offsetOfMax, logAppendTime, LogStartOffset,
-                validation.BatchCount, validation.RecordCount, validation.ValidBytes);
+            return new LogAppendInfo(firstOffset, lastOffset, stamped.MaxTimestamp, stamped.OffsetOfMaxTimestamp, logAppendTime, LogStartOffset,
+                validated.BatchCount, validated.RecordCount, validated.ValidBytes);
         }
     }
 
@@ -294,7 +268,7 @@ public sealed class UnifiedLog : IDisposable
     /// </summary>
     public LogAppendInfo AppendAsFollower(ReadOnlySpan<byte> records)
     {
-        var validation = Validate(records);
+        var validation = LogValidator.ValidateReplicated(records, Config, TopicPartition);
         if (validation.BatchCount == 0)
         {
             return EmptyAppend();
@@ -337,7 +311,7 @@ public sealed class UnifiedLog : IDisposable
 
                 if (header.HasProducerId)
                 {
-                    ProducerAppendInfoFor(ref producers, header.ProducerId, AppendOrigin.Replication).Append(header);
+                    _producerState.PendingUpdate(ref producers, header.ProducerId, AppendOrigin.Replication).Append(header);
                 }
 
                 previousLast = header.LastOffset;
@@ -345,7 +319,7 @@ public sealed class UnifiedLog : IDisposable
             }
 
             AppendLocked(records, validation.FirstOffset, previousLast, maxTimestamp, NowMs, RecordBatch.NoPartitionLeaderEpoch, epochs);
-            UpdateProducerState(producers, previousLast + 1);
+            _producerState.Update(producers, previousLast + 1);
             Interlocked.Add(ref _unflushedMessages, validation.RecordCount);
             MaybeFlushLocked();
             return new LogAppendInfo(validation.FirstOffset, previousLast, maxTimestamp, offsetOfMax, RecordBatch.NoTimestamp, LogStartOffset,
@@ -552,7 +526,7 @@ public sealed class UnifiedLog : IDisposable
             }
 
             Volatile.Write(ref _segments, kept);
-            ScheduleDeletion(removed, "truncation");
+            _deleter.Schedule(removed, "truncation");
             Volatile.Write(ref _logEndOffsetMetadata, new LogOffsetMetadata(targetOffset, active.BaseOffset, active.Size));
             LeaderEpochCache.TruncateFromEnd(targetOffset);
             Interlocked.Exchange(ref _recoveryPoint, Math.Min(RecoveryPoint, targetOffset));
@@ -562,7 +536,7 @@ public sealed class UnifiedLog : IDisposable
                 Interlocked.Exchange(ref _logStartOffset, targetOffset);
             }
 
-            RebuildProducerState(targetOffset);
+            LogLoader.RebuildProducerState(_producerState, kept, LogStartOffset, targetOffset, NowMs);
 
             _logger.Log(StorageLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
                 $"Truncated {TopicPartition} to offset {targetOffset}: {bytes} bytes from the active segment and {removed.Count} later segments removed."));
@@ -586,40 +560,9 @@ public sealed class UnifiedLog : IDisposable
     /// <summary>
     /// Deletes inactive segments past retention.ms, beyond retention.bytes, or wholly below the
     /// log start offset (only the last for cleanup.policy=compact), never past the high
-    /// watermark. Returns the number of segments deleted.
+    /// watermark (the rules are <see cref="SegmentDeleter"/>'s). Returns the number of segments deleted.
     /// </summary>
-    public int DeleteOldSegments()
-    {
-        var config = Config;
-        int deleted = 0;
-        if (config.Delete)
-        {
-            if (config.RetentionMs >= 0)
-            {
-                long now = NowMs;
-                deleted += DeleteSegments((s, _) => now - s.LargestTimestamp > config.RetentionMs,
-                    $"retention time {config.RetentionMs} ms breached");
-            }
-
-            if (config.RetentionBytes >= 0)
-            {
-                long diff = Size - config.RetentionBytes;
-                deleted += DeleteSegments((s, _) =>
-                {
-                    if (diff - s.Size >= 0)
-                    {
-                        diff -= s.Size;
-                        return true;
-                    }
-
-                    return false;
-                }, $"retention size {config.RetentionBytes} bytes breached");
-            }
-        }
-
-        deleted += DeleteSegments((_, next) => next.BaseOffset <= LogStartOffset, "below the log start offset");
-        return deleted;
-    }
+    public int DeleteOldSegments() => _deleter.DeleteOldSegments();
 
     // ------------------------------------------------------------------ flush and close
 
@@ -689,7 +632,7 @@ public sealed class UnifiedLog : IDisposable
         Task[] tasks;
         lock (_lock)
         {
-            tasks = [_pendingFlush, .. _pendingDeletes];
+            tasks = [_pendingFlush, .. _deleter.PendingDeletions()];
         }
 
         await Task.WhenAll(tasks).ConfigureAwait(false);
@@ -795,7 +738,7 @@ public sealed class UnifiedLog : IDisposable
             FileUtil.FsyncDirectory(Dir);
             var updated = segments.Take(first).Append(cleaned).Concat(segments.Skip(first + oldSegments.Count)).ToArray();
             Volatile.Write(ref _segments, updated);
-            ScheduleDeletion(oldSegments, "replaced by cleaning", alreadyRenamed: true);
+            _deleter.Schedule(oldSegments, "replaced by cleaning", alreadyRenamed: true);
             return true;
         }
     }
@@ -803,69 +746,6 @@ public sealed class UnifiedLog : IDisposable
     // ------------------------------------------------------------------ internals
 
     private LogAppendInfo EmptyAppend() => new(-1, -1, RecordBatch.NoTimestamp, -1, RecordBatch.NoTimestamp, LogStartOffset, 0, 0, 0);
-
-    private readonly record struct BatchesSummary(int BatchCount, long RecordCount, long FirstOffset, int ValidBytes);
-
-    /// <summary>Framing only (whole magic-2 batches within the size limits), for batches whose CRC the caller checked.</summary>
-    private BatchesSummary CheckFraming(ReadOnlySpan<byte> records)
-    {
-        var config = Config;
-        int position = 0;
-        int batches = 0;
-        long count = 0;
-        long firstOffset = -1;
-        while (position < records.Length)
-        {
-            var rest = records[position..];
-            if (RecordSet.TryReadBatch(rest, out int size) != RecordSetStatus.Complete || rest[RecordBatch.MagicOffset] != RecordBatch.CurrentMagic || size < RecordBatch.HeaderSize)
-            {
-                throw new InvalidRecordException($"{TopicPartition}: the batch at byte {position} is truncated, corrupt or not magic 2.");
-            }
-
-            if (size > config.MaxMessageBytes)
-            {
-                throw new RecordTooLargeException($"{TopicPartition}: the batch at byte {position} is {size} bytes, above max.message.bytes={config.MaxMessageBytes}.");
-            }
-
-            var header = RecordBatchHeader.Read(rest);
-            if (header.LastOffsetDelta < 0 || header.RecordCount < 0)
-            {
-                throw new InvalidRecordException($"{TopicPartition}: the batch at byte {position} has a negative record count or last offset delta.");
-            }
-
-            firstOffset = batches == 0 ? header.BaseOffset : firstOffset;
-            count += header.RecordCount;
-            batches++;
-            position += size;
-        }
-
-        if (records.Length > config.SegmentBytes)
-        {
-            throw new RecordTooLargeException(
-                $"{TopicPartition}: {records.Length} bytes of batches do not fit a segment of segment.bytes={config.SegmentBytes}.");
-        }
-
-        return new BatchesSummary(batches, count, firstOffset, position);
-    }
-
-    private BatchesSummary Validate(ReadOnlySpan<byte> records)
-    {
-        var config = Config;
-        var validation = RecordSet.Validate(records, config.MaxMessageBytes);
-        if (!validation.IsValid)
-        {
-            string message = $"{TopicPartition}: {validation.ErrorMessage}";
-            throw validation.Error == RecordSetError.BatchTooLarge ? new RecordTooLargeException(message) : new InvalidRecordException(message);
-        }
-
-        if (records.Length > config.SegmentBytes)
-        {
-            throw new RecordTooLargeException(
-                $"{TopicPartition}: {records.Length} bytes of batches do not fit a segment of segment.bytes={config.SegmentBytes}.");
-        }
-
-        return new BatchesSummary(validation.BatchCount, validation.RecordCount, validation.FirstOffset, validation.ValidBytes);
-    }
 
     /// <summary>
     /// Rolls if needed, records the leader epoch(s) (the leader's <paramref name="leaderEpoch"/>
@@ -897,107 +777,30 @@ public sealed class UnifiedLog : IDisposable
     }
 
     /// <summary>
-    /// Kafka's analyzeAndValidateProducerState for one leader batch with a producer id: a repeat
-    /// of a retained batch is returned as the duplicate; otherwise the batch is validated into the
-    /// producer's <see cref="ProducerAppendInfo"/> (throws on a bad epoch or sequence).
+    /// Kafka's analyzeAndValidateProducerState over stamped leader batches: the first batch with a
+    /// producer id that repeats one of its producer's retained batches is returned as the duplicate;
+    /// every other such batch is validated into its producer's <see cref="ProducerAppendInfo"/>
+    /// (throws on a bad epoch or sequence).
     /// </summary>
-    private BatchMetadata? AnalyzeProducerBatch(ReadOnlySpan<byte> batch, ref List<ProducerAppendInfo>? producers)
+    private BatchMetadata? AnalyzeProducerBatches(ReadOnlySpan<byte> records, ref List<ProducerAppendInfo>? producers)
     {
-        var header = RecordBatchHeader.Read(batch);
-        if (header.IsControl)
+        foreach (ReadOnlySpan<byte> batch in RecordSet.EnumerateBatches(records))
         {
-            return null;
+            var header = RecordBatchHeader.Read(batch);
+            if (!header.HasProducerId || header.IsControl)
+            {
+                continue;
+            }
+
+            if (_producerState.LastEntry(header.ProducerId)?.FindDuplicateBatch(header) is { } duplicate)
+            {
+                return duplicate;
+            }
+
+            _producerState.PendingUpdate(ref producers, header.ProducerId, AppendOrigin.Client).Append(header);
         }
 
-        if (_producerState.LastEntry(header.ProducerId)?.FindDuplicateBatch(header) is { } duplicate)
-        {
-            return duplicate;
-        }
-
-        ProducerAppendInfoFor(ref producers, header.ProducerId, AppendOrigin.Client).Append(header);
         return null;
-    }
-
-    private ProducerAppendInfo ProducerAppendInfoFor(ref List<ProducerAppendInfo>? producers, long producerId, AppendOrigin origin)
-    {
-        producers ??= [];
-        foreach (var info in producers)
-        {
-            if (info.ProducerId == producerId)
-            {
-                return info;
-            }
-        }
-
-        var created = _producerState.PrepareUpdate(producerId, origin);
-        producers.Add(created);
-        return created;
-    }
-
-    private void UpdateProducerState(List<ProducerAppendInfo>? producers, long nextOffset)
-    {
-        if (producers is not null)
-        {
-            foreach (var info in producers)
-            {
-                _producerState.Update(info);
-            }
-        }
-
-        _producerState.UpdateMapEndOffset(nextOffset);
-    }
-
-    /// <summary>
-    /// Kafka's rebuildProducerState up to <paramref name="lastOffset"/> (the log end offset):
-    /// drop snapshots above it, load the newest valid one unless the state is already there, then
-    /// read the batch headers from the snapshot's offset (or the log start) on. Returns the batches read.
-    /// </summary>
-    private long RebuildProducerState(long lastOffset)
-    {
-        // No producer before a truncation: none after it either (Kafka's shortcut for logs without idempotent producers).
-        bool emptyBeforeTruncation = _producerState.IsEmpty && _producerState.MapEndOffset >= lastOffset;
-        _producerState.TruncateAndReload(LogStartOffset, lastOffset, NowMs);
-        long read = 0;
-        if (lastOffset > _producerState.MapEndOffset && !emptyBeforeTruncation)
-        {
-            long start = Math.Max(_producerState.MapEndOffset, LogStartOffset);
-            List<ProducerAppendInfo>? producers = null;
-            var segments = _segments;
-            for (int i = 0; i < segments.Length; i++)
-            {
-                var segment = segments[i];
-                if (i + 1 < segments.Length && segments[i + 1].BaseOffset <= start)
-                {
-                    continue;
-                }
-
-                int position = segment.BaseOffset >= start ? 0 : segment.TranslateOffset(start)?.Position ?? segment.Size;
-                foreach (var header in segment.BatchHeaders(position))
-                {
-                    if (header.BaseOffset >= lastOffset)
-                    {
-                        break;
-                    }
-
-                    read++;
-                    if (header.HasProducerId && header.LastOffset >= start)
-                    {
-                        ProducerAppendInfoFor(ref producers, header.ProducerId, AppendOrigin.Replication).Append(header);
-                    }
-                }
-            }
-
-            if (producers is not null)
-            {
-                foreach (var info in producers)
-                {
-                    _producerState.Update(info);
-                }
-            }
-        }
-
-        _producerState.UpdateMapEndOffset(lastOffset);
-        return read;
     }
 
     private void MaybeFlushLocked()
@@ -1084,7 +887,7 @@ public sealed class UnifiedLog : IDisposable
 
         var segment = LogSegment.Open(Dir, newOffset, Config, NowMs);
         Volatile.Write(ref _segments, [segment]);
-        ScheduleDeletion(old, "full truncation", alreadyRenamed: true);
+        _deleter.Schedule(old, "full truncation", alreadyRenamed: true);
         Volatile.Write(ref _logEndOffsetMetadata, new LogOffsetMetadata(newOffset, newOffset, 0));
         Interlocked.Exchange(ref _logStartOffset, newOffset);
         Interlocked.Exchange(ref _recoveryPoint, newOffset);
@@ -1095,7 +898,12 @@ public sealed class UnifiedLog : IDisposable
             $"Truncated {TopicPartition} fully ({old.Length} segments) and restarted it at offset {newOffset}."));
     }
 
-    private int DeleteSegments(Func<LogSegment, LogSegment, bool> predicate, string reason)
+    /// <summary>
+    /// Removes the leading segments <see cref="SegmentDeleter.CountDeletable"/> allows and moves the
+    /// log start offset, leader epochs, producer state and recovery point past them; the deleter
+    /// removes their files. Returns how many went.
+    /// </summary>
+    internal int DeleteLeadingSegments(Func<LogSegment, LogSegment, bool> predicate, string reason)
     {
         lock (_lock)
         {
@@ -1105,22 +913,7 @@ public sealed class UnifiedLog : IDisposable
             }
 
             var segments = _segments;
-            long upperBound = HighWatermark;
-            int count = 0;
-            while (count < segments.Length - 1)
-            {
-                var segment = segments[count];
-                var next = segments[count + 1];
-                if (next.BaseOffset <= upperBound && predicate(segment, next))
-                {
-                    count++;
-                }
-                else
-                {
-                    break;
-                }
-            }
-
+            int count = SegmentDeleter.CountDeletable(segments, HighWatermark, predicate);
             if (count == 0)
             {
                 return 0;
@@ -1143,74 +936,9 @@ public sealed class UnifiedLog : IDisposable
                 Interlocked.Exchange(ref _recoveryPoint, LogStartOffset);
             }
 
-            ScheduleDeletion(deleted, reason, snapshots: snapshots);
+            _deleter.Schedule(deleted, reason, snapshots: snapshots);
             return count;
         }
-    }
-
-    /// <summary>Renames the segments to .deleted now and removes them after file.delete.delay.ms (Kafka's async delete).</summary>
-    private void ScheduleDeletion(IReadOnlyList<LogSegment> segments, string reason, bool alreadyRenamed = false, IReadOnlyList<string>? snapshots = null)
-    {
-        if (segments.Count == 0)
-        {
-            return;
-        }
-
-        snapshots ??= [];
-
-        foreach (var segment in segments)
-        {
-            if (!alreadyRenamed)
-            {
-                segment.ChangeFileSuffixes(string.Empty, LogSegment.DeletedFileSuffix);
-            }
-
-            _logger.Log(StorageLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
-                $"Deleting segment {segment.BaseOffset} of {TopicPartition} ({segment.Size} bytes): {reason}."));
-        }
-
-        long delay = Config.FileDeleteDelayMs;
-        var token = _closing.Token;
-        var task = Task.Run(async () =>
-        {
-            if (delay > 0)
-            {
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(delay), _time, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Closing: delete now.
-                }
-            }
-
-            foreach (var segment in segments)
-            {
-                try
-                {
-                    segment.DeleteFiles();
-                }
-                catch (IOException e)
-                {
-                    _logger.Log(StorageLogLevel.Warning, $"Could not delete {segment.LogFilePath}: {e.Message}", e);
-                }
-            }
-
-            foreach (var snapshot in snapshots)
-            {
-                try
-                {
-                    File.Delete(snapshot);
-                }
-                catch (IOException e)
-                {
-                    _logger.Log(StorageLogLevel.Warning, $"Could not delete {snapshot}: {e.Message}", e);
-                }
-            }
-        });
-        _pendingDeletes.RemoveAll(t => t.IsCompleted);
-        _pendingDeletes.Add(task);
     }
 
     private void CloseCore()
@@ -1224,8 +952,7 @@ public sealed class UnifiedLog : IDisposable
             }
 
             _closed = true;
-            pending = [.. _pendingDeletes];
-            _closing.Cancel();
+            pending = _deleter.BeginClose();
         }
 
         try
@@ -1249,7 +976,7 @@ public sealed class UnifiedLog : IDisposable
             }
         }
 
-        _closing.Dispose();
+        _deleter.Dispose();
     }
 
     private void ThrowIfClosed()
@@ -1293,271 +1020,5 @@ public sealed class UnifiedLog : IDisposable
         var segment = segments[index];
         var batch = segment.TranslateOffset(offset);
         return new LogOffsetMetadata(offset, segment.BaseOffset, batch?.Position ?? segment.Size);
-    }
-
-    // ------------------------------------------------------------------ loading and recovery
-
-    private void Load(UnifiedLogOptions options)
-    {
-        int swapsCompleted = CleanLeftovers();
-        _producerState = new ProducerStateManager(TopicPartition, Dir, _producerIdExpirationMs, _logger);
-        long producerBatchesRead;
-        long? producerSnapshotOffset;
-        var baseOffsets = Directory.EnumerateFiles(Dir, "*" + LogSegment.LogFileSuffix)
-            .Select(f => Path.GetFileName(f))
-            .Select(n => long.TryParse(n.AsSpan(0, n.Length - LogSegment.LogFileSuffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long o) ? o : -1)
-            .Where(o => o >= 0)
-            .Order()
-            .ToList();
-
-        var config = Config;
-        long now = NowMs;
-        var segments = new List<LogSegment>();
-        int rebuilt = 0;
-        int recovered = 0;
-        long truncatedBytes = 0;
-        int deletedAfterCorruption = 0;
-        try
-        {
-            for (int n = 0; n < baseOffsets.Count; n++)
-            {
-                long baseOffset = baseOffsets[n];
-                bool willRecover = !options.HadCleanShutdown && (n + 1 == baseOffsets.Count || baseOffsets[n + 1] > options.RecoveryPoint);
-                bool indexesPresent = File.Exists(Path.Combine(Dir, FileUtil.SegmentFileName(baseOffset, LogSegment.IndexFileSuffix)))
-                    && File.Exists(Path.Combine(Dir, FileUtil.SegmentFileName(baseOffset, LogSegment.TimeIndexFileSuffix)));
-                var segment = LogSegment.Open(Dir, baseOffset, config, now);
-                segments.Add(segment);
-                if (willRecover)
-                {
-                    continue;
-                }
-
-                if (!indexesPresent && segment.Size > 0)
-                {
-                    _logger.Log(StorageLogLevel.Warning, $"Index files of {segment.LogFilePath} are missing: rebuilding them.");
-                    truncatedBytes += RecoverSegment(segment, ref recovered);
-                    rebuilt++;
-                    continue;
-                }
-
-                try
-                {
-                    segment.SanityCheck(full: true);
-                }
-                catch (CorruptIndexException e)
-                {
-                    _logger.Log(StorageLogLevel.Warning, $"{e.Message} Rebuilding the indexes of {segment.LogFilePath}.");
-                    truncatedBytes += RecoverSegment(segment, ref recovered);
-                    rebuilt++;
-                }
-            }
-
-            if (!options.HadCleanShutdown)
-            {
-                // Every segment holding offsets at or after the recovery point may have lost bytes.
-                for (int i = 0; i < segments.Count; i++)
-                {
-                    long next = i + 1 < segments.Count ? segments[i + 1].BaseOffset : long.MaxValue;
-                    if (next <= options.RecoveryPoint)
-                    {
-                        continue;
-                    }
-
-                    int before = segments[i].Size;
-                    int truncated = RecoverSegment(segments[i], ref recovered);
-                    if (truncated > 0 && segments[i].TrailingZeroBytes == truncated
-                        && (i + 1 == segments.Count || segments[i + 1].BaseOffset == segments[i].ReadNextOffset()))
-                    {
-                        // Zeros that preallocate=true wrote ahead of the end, and the next segment
-                        // (if any) starts right after the last batch: nothing was lost.
-                        _logger.Log(StorageLogLevel.Information, string.Create(CultureInfo.InvariantCulture,
-                            $"Recovery of {TopicPartition}: trimmed {truncated} zero bytes written ahead of the end of segment {segments[i].BaseOffset}."));
-                        continue;
-                    }
-
-                    truncatedBytes += truncated;
-                    if (truncated > 0)
-                    {
-                        _logger.Log(StorageLogLevel.Warning, string.Create(CultureInfo.InvariantCulture,
-                            $"Recovery of {TopicPartition}: segment {segments[i].BaseOffset} had an invalid tail; truncated {truncated} of {before} bytes."));
-                        for (int j = segments.Count - 1; j > i; j--)
-                        {
-                            _logger.Log(StorageLogLevel.Warning, string.Create(CultureInfo.InvariantCulture,
-                                $"Recovery of {TopicPartition}: deleting segment {segments[j].BaseOffset} ({segments[j].Size} bytes) after the corruption."));
-                            truncatedBytes += segments[j].Size;
-                            segments[j].DeleteFiles();
-                            segments.RemoveAt(j);
-                            deletedAfterCorruption++;
-                        }
-
-                        break;
-                    }
-                }
-            }
-
-            if (segments.Count == 0)
-            {
-                segments.Add(LogSegment.Open(Dir, options.LogStartOffset, config, now));
-            }
-
-            for (int i = 0; i < segments.Count - 1; i++)
-            {
-                if (_recoveredAtLoad.Contains(segments[i]))
-                {
-                    // Rebuilt indexes are preallocated: give them their final entry and trim them.
-                    segments[i].OnBecomeInactiveSegment();
-                }
-                else
-                {
-                    segments[i].OffsetIndex.Unload();
-                    segments[i].TimeIndex.Unload();
-                }
-            }
-
-            _recoveredAtLoad.Clear();
-
-            var active = segments[^1];
-            active.OnBecomeActiveSegment();
-            long leo = active.ReadNextOffset();
-            _segments = [.. segments];
-            _logEndOffsetMetadata = new LogOffsetMetadata(leo, active.BaseOffset, active.Size);
-            _logStartOffset = Math.Clamp(options.LogStartOffset, segments[0].BaseOffset, leo);
-            if (!options.HadCleanShutdown && recovered > 0)
-            {
-                foreach (var s in segments)
-                {
-                    s.Flush();
-                }
-            }
-
-            _recoveryPoint = leo;
-            _highWatermark = Math.Clamp(options.HighWatermark ?? leo, _logStartOffset, leo);
-            LeaderEpochCache.TruncateFromEnd(leo);
-            LeaderEpochCache.TruncateFromStart(_logStartOffset);
-
-            // Snapshots of segments deleted before the last shutdown; then Kafka's loadProducerState.
-            _producerState.DeleteSnapshotsBefore(segments[0].BaseOffset);
-            producerBatchesRead = RebuildProducerState(leo);
-            producerSnapshotOffset = _producerState.LatestSnapshotOffset;
-        }
-        catch
-        {
-            foreach (var s in segments)
-            {
-                s.Dispose();
-            }
-
-            throw;
-        }
-
-        var storedTopicId = PartitionMetadataFile.Read(Dir);
-        if (options.TopicId is { } topicId)
-        {
-            if (storedTopicId is { } stored && stored != topicId)
-            {
-                throw new KafkaStorageException($"The log of {TopicPartition} belongs to topic id {stored}, not {topicId}.");
-            }
-
-            if (storedTopicId is null)
-            {
-                PartitionMetadataFile.Write(Dir, topicId);
-            }
-
-            TopicId = topicId;
-        }
-        else
-        {
-            TopicId = storedTopicId;
-        }
-
-        LoadResult = new LogLoadResult(segments.Count, recovered, truncatedBytes, deletedAfterCorruption, rebuilt, swapsCompleted)
-        {
-            ProducerStateBatchesRead = producerBatchesRead,
-            ProducerSnapshotOffset = producerSnapshotOffset,
-        };
-    }
-
-    private readonly HashSet<LogSegment> _recoveredAtLoad = [];
-
-    private int RecoverSegment(LogSegment segment, ref int recovered)
-    {
-        recovered++;
-        _recoveredAtLoad.Add(segment);
-        return segment.Recover(Config.MaxMessageBytes > 0 ? Math.Max(Config.MaxMessageBytes, Config.SegmentBytes) : int.MaxValue);
-    }
-
-    /// <summary>
-    /// Kafka's leftovers at load: .deleted and .cleaned files and temp files go; a .swap log
-    /// replaces the live segments in its offset range (the cleaner crashed after the point of no
-    /// return); index files without a log go.
-    /// </summary>
-    private int CleanLeftovers()
-    {
-        int swaps = 0;
-        foreach (var file in Directory.EnumerateFiles(Dir).ToList())
-        {
-            string name = Path.GetFileName(file);
-            if (name.EndsWith(LogSegment.DeletedFileSuffix, StringComparison.Ordinal)
-                || name.EndsWith(LogSegment.CleanedFileSuffix, StringComparison.Ordinal)
-                || name.EndsWith(".tmp", StringComparison.Ordinal))
-            {
-                File.Delete(file);
-            }
-        }
-
-        foreach (var file in Directory.EnumerateFiles(Dir, "*" + LogSegment.LogFileSuffix + LogSegment.SwapFileSuffix).Order(StringComparer.Ordinal).ToList())
-        {
-            string name = Path.GetFileName(file);
-            if (!long.TryParse(name.AsSpan(0, 20), NumberStyles.None, CultureInfo.InvariantCulture, out long baseOffset))
-            {
-                continue;
-            }
-
-            long next = baseOffset;
-            using (var swap = LogSegment.Open(Dir, baseOffset, Config, NowMs, LogSegment.SwapFileSuffix, preallocateIndexes: false))
-            {
-                foreach (var batch in swap.Batches())
-                {
-                    next = batch.LastOffset + 1;
-                }
-            }
-
-            foreach (var live in Directory.EnumerateFiles(Dir, "*" + LogSegment.LogFileSuffix).ToList())
-            {
-                string liveName = Path.GetFileName(live);
-                if (long.TryParse(liveName.AsSpan(0, 20), NumberStyles.None, CultureInfo.InvariantCulture, out long liveBase)
-                    && liveBase >= baseOffset && liveBase < Math.Max(next, baseOffset + 1))
-                {
-                    File.Delete(live);
-                    File.Delete(Path.Combine(Dir, FileUtil.SegmentFileName(liveBase, LogSegment.IndexFileSuffix)));
-                    File.Delete(Path.Combine(Dir, FileUtil.SegmentFileName(liveBase, LogSegment.TimeIndexFileSuffix)));
-                }
-            }
-
-            File.Move(file, Path.Combine(Dir, FileUtil.SegmentFileName(baseOffset, LogSegment.LogFileSuffix)));
-            File.Delete(Path.Combine(Dir, FileUtil.SegmentFileName(baseOffset, LogSegment.IndexFileSuffix + LogSegment.SwapFileSuffix)));
-            File.Delete(Path.Combine(Dir, FileUtil.SegmentFileName(baseOffset, LogSegment.TimeIndexFileSuffix + LogSegment.SwapFileSuffix)));
-            _logger.Log(StorageLogLevel.Information, $"Completed the interrupted swap of {name} in {TopicPartition}.");
-            swaps++;
-        }
-
-        foreach (var file in Directory.EnumerateFiles(Dir).ToList())
-        {
-            string name = Path.GetFileName(file);
-            if (name.EndsWith(LogSegment.SwapFileSuffix, StringComparison.Ordinal))
-            {
-                File.Delete(file);
-                continue;
-            }
-
-            if ((name.EndsWith(LogSegment.IndexFileSuffix, StringComparison.Ordinal) || name.EndsWith(LogSegment.TimeIndexFileSuffix, StringComparison.Ordinal))
-                && name.Length > 20
-                && !File.Exists(Path.Combine(Dir, name[..20] + LogSegment.LogFileSuffix)))
-            {
-                File.Delete(file);
-            }
-        }
-
-        return swaps;
     }
 }

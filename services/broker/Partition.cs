@@ -167,7 +167,7 @@ internal sealed class Partition
     }
 
     /// <summary>Appends producer batches as leader (ISR checked for acks=all first); returns the append info.</summary>
-    public (ErrorCode Error, LogAppendInfo? Info, bool HighWatermarkIncreased) AppendRecordsToLeader(Span<byte> records, short requiredAcks)
+    public (ErrorCode Error, LogAppendInfo? Info, bool HighWatermarkIncreased) AppendRecordsToLeader(ValidatedRecords records, short requiredAcks)
     {
         lock (_lock)
         {
@@ -181,7 +181,7 @@ internal sealed class Partition
                 return (ErrorCode.NotEnoughReplicas, null, false);
             }
 
-            LogAppendInfo info = Log.AppendAsLeader(records, LeaderEpoch, recordsValidated: true);
+            LogAppendInfo info = Log.AppendAsLeader(records, LeaderEpoch);
             bool increased = MaybeIncrementLeaderHighWatermarkLocked();
             return (ErrorCode.None, info, increased);
         }

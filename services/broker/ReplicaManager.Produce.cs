@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Aspire.Kafka.Protocol;
@@ -117,29 +116,19 @@ public sealed partial class ReplicaManager
             return (ErrorCode.CorruptMessage, "The partition's records are empty or null.", null, -1);
         }
 
-        LogConfig config = partition.Log.Config;
-        RecordSetValidation validation = RecordSet.Validate(bytes.Span, config.MaxMessageBytes);
-        if (!validation.IsValid)
-        {
-            _logger.LogInformation("Rejected a produce to {Partition}: {Reason}", tp, validation.ErrorMessage);
-            return ((ErrorCode)validation.KafkaErrorCode, validation.ErrorMessage, null, -1);
-        }
-
-        Memory<byte> writable = MemoryMarshal.AsMemory(bytes);
-        links?.AddFromRecordSet(tp.Topic, tp.Partition, writable.Span);
         try
         {
-            if (SettingsFor(tp).TargetCodec is { } codec && NeedsRecompression(writable.Span, codec))
+            // The one validation of the produced batches (and recompression to the topic's compression.type).
+            ValidatedRecords validated = LogValidator.ValidateProduce(MemoryMarshal.AsMemory(bytes).Span, partition.Log.Config, SettingsFor(tp).TargetCodec,
+                links?.DecodedHandler(tp));
+            if (!validated.IsValid)
             {
-                writable = Recompress(writable.Span, codec, links?.DecodedHandler(tp));
-                RecordSetValidation again = RecordSet.Validate(writable.Span, config.MaxMessageBytes);
-                if (!again.IsValid)
-                {
-                    return ((ErrorCode)again.KafkaErrorCode, again.ErrorMessage, null, -1);
-                }
+                _logger.LogInformation("Rejected a produce to {Partition}: {Reason}", tp, validated.ErrorMessage);
+                return (validated.Error, validated.ErrorMessage, null, -1);
             }
 
-            (ErrorCode error, LogAppendInfo? info, bool hwIncreased) = partition.AppendRecordsToLeader(writable.Span, acks);
+            links?.AddFromRecordSet(tp.Topic, tp.Partition, validated.Records);
+            (ErrorCode error, LogAppendInfo? info, bool hwIncreased) = partition.AppendRecordsToLeader(validated, acks);
             if (error != ErrorCode.None || info is null)
             {
                 string message = error == ErrorCode.NotEnoughReplicas
@@ -212,54 +201,5 @@ public sealed partial class ReplicaManager
         return error != ErrorCode.None || partition is null
             ? (error, [])
             : (ErrorCode.None, [.. partition.Log.ActiveProducers.Values.OrderBy(p => p.ProducerId)]);
-    }
-
-    private static bool NeedsRecompression(ReadOnlySpan<byte> records, CompressionType target)
-    {
-        foreach (ReadOnlySpan<byte> batch in RecordSet.EnumerateBatches(records))
-        {
-            RecordBatchHeader header = RecordBatchHeader.Read(batch);
-            if (header.CompressionType != target && !header.IsControl)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>Rebuilds every batch with the topic's codec (compression.type other than producer), keeping producer fields and timestamps.</summary>
-    internal static byte[] Recompress(ReadOnlySpan<byte> records, CompressionType target, Action<List<Record>>? onDecoded = null)
-    {
-        var output = new ArrayBufferWriter<byte>(records.Length);
-        byte[] copy = records.ToArray();
-        int position = 0;
-        while (position < copy.Length)
-        {
-            RecordBatchHeader header = RecordBatchHeader.Read(copy.AsSpan(position));
-            int size = header.SizeInBytes;
-            ReadOnlyMemory<byte> batch = copy.AsMemory(position, size);
-            if (header.CompressionType == target || header.IsControl)
-            {
-                output.Write(batch.Span);
-            }
-            else
-            {
-                List<Record> decoded = RecordBatchReader.ReadRecords(batch);
-                onDecoded?.Invoke(decoded);
-                using var builder = new RecordBatchBuilder(target, header.BaseOffset, header.ProducerId, header.ProducerEpoch, header.BaseSequence,
-                    header.PartitionLeaderEpoch, header.TimestampType, header.IsTransactional);
-                foreach (Record record in decoded)
-                {
-                    builder.AppendWithOffset(record.Offset, record.Timestamp, record.Key, record.Value, record.Headers);
-                }
-
-                builder.WriteTo(output);
-            }
-
-            position += size;
-        }
-
-        return output.WrittenSpan.ToArray();
     }
 }

@@ -60,7 +60,7 @@ internal sealed class TraceparentLinks(Activity span)
         }
     }
 
-    /// <summary>A callback for the records <see cref="ReplicaManager.Recompress"/> decodes (made here, so an untraced append captures nothing).</summary>
+    /// <summary>A callback for the records <see cref="Storage.LogValidator.ValidateProduce"/> decodes to recompress (made here, so an untraced append captures nothing).</summary>
     public Action<List<Record>> DecodedHandler(Storage.TopicPartition partition) => decoded => AddFromDecoded(partition.Topic, partition.Partition, decoded);
 
     /// <summary>Records the broker decoded anyway (a compressed batch being recompressed).</summary>

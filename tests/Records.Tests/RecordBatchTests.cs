@@ -272,6 +272,24 @@ public class RecordBatchTests
     }
 
     [Fact]
+    public void WithoutCrcVerificationOnlyFramingSizeAndCountsAreChecked()
+    {
+        byte[] batch = TestRecords.BuildSampleBatch(CompressionType.None, 4);
+        byte[] badCrc = (byte[])batch.Clone();
+        badCrc[^1] ^= 0xFF;
+        Assert.Equal(RecordSetError.CrcMismatch, RecordSet.Validate(badCrc).Error);
+
+        RecordSetValidation withoutCrc = RecordSet.Validate(badCrc, verifyCrc: false);
+        Assert.True(withoutCrc.IsValid);
+        Assert.Equal(4, withoutCrc.RecordCount);
+        Assert.Equal(RecordSetError.BatchTooLarge, RecordSet.Validate(badCrc, maxBatchSize: batch.Length - 1, verifyCrc: false).Error);
+
+        byte[] badCount = (byte[])badCrc.Clone();
+        BinaryPrimitives.WriteInt32BigEndian(badCount.AsSpan(RecordBatch.RecordsCountOffset), 5);
+        Assert.Equal(RecordSetError.InvalidRecordCount, RecordSet.Validate(badCount, verifyCrc: false).Error);
+    }
+
+    [Fact]
     public void RecordLengthThatDisagreesWithItsFieldsIsCorrupt()
     {
         using var builder = new RecordBatchBuilder(CompressionType.None);
