@@ -2,7 +2,6 @@ using Aspire.Kafka.Client;
 using Aspire.Kafka.Hosting;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Protocol;
-using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Tools.ConsumerGroups;
 using Aspire.Kafka.Topology;
 
@@ -90,15 +89,5 @@ public sealed class CommitBatchingProcessTests
         return (produces.Sum(), appends.Sum(), writes.Sum());
     }
 
-    private static async Task<short> CommitAsync(KafkaConnection connection, string group, long offset)
-    {
-        OffsetCommitResponse response = await connection.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
-        {
-            GroupId = group,
-            GenerationIdOrMemberEpoch = -1,
-            MemberId = "",
-            Topics = [new() { Name = "batched-topic", Partitions = [new() { PartitionIndex = 0, CommittedOffset = offset }] }],
-        }, version: 2);
-        return response.Topics[0].Partitions[0].ErrorCode;
-    }
+    private static Task<short> CommitAsync(KafkaConnection connection, string group, long offset) => FencingProcessTests.CommitAsync(connection, group, offset);
 }
