@@ -504,44 +504,42 @@ public sealed partial class GroupCoordinator
 
     private ErrorCode Heartbeat(GroupPartition partition, HeartbeatArgs request, long nowMs)
     {
+        GroupMetadata? group = partition.Get(request.GroupId);
+        if (group is null)
         {
-            GroupMetadata? group = partition.Get(request.GroupId);
-            if (group is null)
-            {
-                return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId} by {request.MemberId}: no such group");
-            }
+            return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId} by {request.MemberId}: no such group");
+        }
 
-            if (group.State == GroupState.Dead)
-            {
-                return ErrorCode.CoordinatorNotAvailable;
-            }
+        if (group.State == GroupState.Dead)
+        {
+            return ErrorCode.CoordinatorNotAvailable;
+        }
 
-            if (group.IsStaticMemberFenced(request.MemberId, request.GroupInstanceId))
-            {
-                return Log(ErrorCode.FencedInstanceId, $"Heartbeat of {request.GroupId}: instance {request.GroupInstanceId} is now another member than {request.MemberId}");
-            }
+        if (group.IsStaticMemberFenced(request.MemberId, request.GroupInstanceId))
+        {
+            return Log(ErrorCode.FencedInstanceId, $"Heartbeat of {request.GroupId}: instance {request.GroupInstanceId} is now another member than {request.MemberId}");
+        }
 
-            if (!group.Members.TryGetValue(request.MemberId, out MemberMetadata? member))
-            {
-                return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId}: member {request.MemberId} is unknown");
-            }
+        if (!group.Members.TryGetValue(request.MemberId, out MemberMetadata? member))
+        {
+            return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId}: member {request.MemberId} is unknown");
+        }
 
-            if (request.GenerationId != group.GenerationId)
-            {
-                return Log(ErrorCode.IllegalGeneration, $"Heartbeat of {request.GroupId} by {request.MemberId}: generation {request.GenerationId}, the group is at {group.GenerationId}");
-            }
+        if (request.GenerationId != group.GenerationId)
+        {
+            return Log(ErrorCode.IllegalGeneration, $"Heartbeat of {request.GroupId} by {request.MemberId}: generation {request.GenerationId}, the group is at {group.GenerationId}");
+        }
 
-            switch (group.State)
-            {
-                case GroupState.Empty:
-                    return ErrorCode.UnknownMemberId;
-                case GroupState.PreparingRebalance:
-                    member.LastHeartbeatMs = nowMs;
-                    return ErrorCode.RebalanceInProgress;
-                default:
-                    member.LastHeartbeatMs = nowMs;
-                    return ErrorCode.None;
-            }
+        switch (group.State)
+        {
+            case GroupState.Empty:
+                return ErrorCode.UnknownMemberId;
+            case GroupState.PreparingRebalance:
+                member.LastHeartbeatMs = nowMs;
+                return ErrorCode.RebalanceInProgress;
+            default:
+                member.LastHeartbeatMs = nowMs;
+                return ErrorCode.None;
         }
     }
 
@@ -553,26 +551,24 @@ public sealed partial class GroupCoordinator
         ArgumentNullException.ThrowIfNull(members);
         return OnGroup<(ErrorCode, IReadOnlyList<ErrorCode>)>(groupId, error => (error, [.. members.Select(_ => error)]), partition =>
         {
+            GroupMetadata? group = partition.Get(groupId);
+            if (group is null)
             {
-                GroupMetadata? group = partition.Get(groupId);
-                if (group is null)
-                {
-                    return (ErrorCode.None, [.. members.Select(_ => ErrorCode.UnknownMemberId)]);
-                }
-
-                if (group.State == GroupState.Dead)
-                {
-                    return (ErrorCode.CoordinatorNotAvailable, [.. members.Select(_ => ErrorCode.CoordinatorNotAvailable)]);
-                }
-
-                var errors = new List<ErrorCode>(members.Count);
-                foreach ((string memberId, string? instanceId) in members)
-                {
-                    errors.Add(Leave(group, memberId, instanceId, nowMs));
-                }
-
-                return (ErrorCode.None, errors);
+                return (ErrorCode.None, [.. members.Select(_ => ErrorCode.UnknownMemberId)]);
             }
+
+            if (group.State == GroupState.Dead)
+            {
+                return (ErrorCode.CoordinatorNotAvailable, [.. members.Select(_ => ErrorCode.CoordinatorNotAvailable)]);
+            }
+
+            var errors = new List<ErrorCode>(members.Count);
+            foreach ((string memberId, string? instanceId) in members)
+            {
+                errors.Add(Leave(group, memberId, instanceId, nowMs));
+            }
+
+            return (ErrorCode.None, errors);
         });
     }
 
@@ -663,50 +659,48 @@ public sealed partial class GroupCoordinator
 
     private void Tick(GroupPartition partition, long nowMs, bool expireOffsets)
     {
+        foreach (GroupMetadata group in partition.Groups.ToList())
         {
-            foreach (GroupMetadata group in partition.Groups.ToList())
+            foreach (string pending in group.PendingMembers.Where(p => p.Value <= nowMs).Select(p => p.Key).ToList())
             {
-                foreach (string pending in group.PendingMembers.Where(p => p.Value <= nowMs).Select(p => p.Key).ToList())
-                {
-                    group.PendingMembers.Remove(pending);
-                    _logger.LogInformation("Pending member {Member} of group {Group} did not come back in time.", pending, group.GroupId);
-                }
+                group.PendingMembers.Remove(pending);
+                _logger.LogInformation("Pending member {Member} of group {Group} did not come back in time.", pending, group.GroupId);
+            }
 
-                foreach (MemberMetadata expired in group.Members.Values.Where(m => !m.ShouldKeepAlive(nowMs, Config.NewMemberJoinTimeoutMs)).ToList())
-                {
-                    RemoveMember(group, expired.MemberId, nowMs, $"session expired ({expired.SessionTimeoutMs} ms without a heartbeat)");
-                }
+            foreach (MemberMetadata expired in group.Members.Values.Where(m => !m.ShouldKeepAlive(nowMs, Config.NewMemberJoinTimeoutMs)).ToList())
+            {
+                RemoveMember(group, expired.MemberId, nowMs, $"session expired ({expired.SessionTimeoutMs} ms without a heartbeat)");
+            }
 
-                if (group.State == GroupState.PreparingRebalance && nowMs >= group.JoinDeadlineMs)
+            if (group.State == GroupState.PreparingRebalance && nowMs >= group.JoinDeadlineMs)
+            {
+                if (group.InInitialDelay && group.NewMemberAdded && nowMs < group.InitialDelayLimitMs)
                 {
-                    if (group.InInitialDelay && group.NewMemberAdded && nowMs < group.InitialDelayLimitMs)
-                    {
-                        group.NewMemberAdded = false;
-                        group.JoinDeadlineMs = Math.Min(nowMs + Config.InitialRebalanceDelayMs, group.InitialDelayLimitMs);
-                    }
-                    else
-                    {
-                        CompleteJoin(group, nowMs);
-                    }
+                    group.NewMemberAdded = false;
+                    group.JoinDeadlineMs = Math.Min(nowMs + Config.InitialRebalanceDelayMs, group.InitialDelayLimitMs);
                 }
                 else
                 {
-                    TryCompleteJoin(group, nowMs);
-                }
-
-                if (group.State == GroupState.CompletingRebalance && nowMs >= group.SyncDeadlineMs)
-                {
-                    foreach (MemberMetadata late in group.Members.Values.Where(m => !m.HasSynced).ToList())
-                    {
-                        RemoveMember(group, late.MemberId, nowMs, "did not send SyncGroup in time");
-                    }
+                    CompleteJoin(group, nowMs);
                 }
             }
-
-            if (expireOffsets)
+            else
             {
-                CleanupExpiredOffsets(partition, nowMs);
+                TryCompleteJoin(group, nowMs);
             }
+
+            if (group.State == GroupState.CompletingRebalance && nowMs >= group.SyncDeadlineMs)
+            {
+                foreach (MemberMetadata late in group.Members.Values.Where(m => !m.HasSynced).ToList())
+                {
+                    RemoveMember(group, late.MemberId, nowMs, "did not send SyncGroup in time");
+                }
+            }
+        }
+
+        if (expireOffsets)
+        {
+            CleanupExpiredOffsets(partition, nowMs);
         }
     }
 
