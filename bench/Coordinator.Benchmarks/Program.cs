@@ -63,9 +63,13 @@ foreach (int delay in options.Delays)
                 foreach (int committers in options.Committers)
                 {
                     string load = Bench.LoadAverage();
+                    WriteCounters before = await bench.WriteCountersAsync();
                     CommitResult r = await bench.CommitAsync($"commit-{committers}", committers, options.Duration);
+                    WriteCounters during = (await bench.WriteCountersAsync()) - before;
                     string errors = r.Errors == 0 ? "" : $", {r.Errors} failed commits ({r.FirstError})";
                     Console.WriteLine($"  {committers,2} committers: {r.Rate,8:F0} commits/s ({r.Rate * options.Partitions:F0} offsets/s), latency p50 {r.P50:F2} ms, p99 {r.P99:F2} ms{errors}");
+                    Console.WriteLine($"      {r.Count} commits: {during.Produces:F0} Produce requests to the brokers; the coordinators' {during.Writes:F0} writes in {during.Appends:F0} appends "
+                        + $"({(during.Appends > 0 ? during.Writes / during.Appends : double.NaN):F2} writes per append; 0/0 when the coordinators do not count them)");
                     rows.Add(new ResultRow($"offset commits, {committers} committer(s) x {options.Partitions} partitions",
                         $"{r.Rate:F0} commits/s ({r.Rate * options.Partitions:F0} offsets/s)", $"{r.P50:F2} ms", $"{r.P99:F2} ms", $"{r.Count} commits{errors}", load));
                 }
@@ -113,6 +117,12 @@ Bench.PrintTable(["measure", "throughput", "p50", "p99", "samples", "load avg (1
 Console.WriteLine("Rebalance time: from the first JoinGroup sent to the last member's SyncGroup response in the final generation; "
     + $"existing members learn of a rebalance from their heartbeat (every {options.HeartbeatMs} ms).");
 return 0;
+
+/// <summary>Writes to <c>__consumer_offsets</c> as the nodes count them: the brokers' Produce requests, the coordinators' appends and the writes they carried.</summary>
+internal sealed record WriteCounters(double Produces, double Appends, double Writes)
+{
+    public static WriteCounters operator -(WriteCounters a, WriteCounters b) => new(a.Produces - b.Produces, a.Appends - b.Appends, a.Writes - b.Writes);
+}
 
 internal sealed record ResultRow(string Measure, string Throughput, string P50, string P99, string Samples, string Load);
 
@@ -298,6 +308,49 @@ internal sealed class Bench(TestCluster cluster, BenchOptions options) : IAsyncD
         {
             Console.WriteLine(Line(row));
         }
+    }
+
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>
+    /// Sums over the nodes' /metrics: the brokers' Produce requests
+    /// (<c>kafka_network_requestmetrics_totaltime_seconds_count{request="Produce"}</c>) and the
+    /// coordinators' <c>aspire_kafka_coordinator_log_appends_total</c> / <c>_writes_total</c>
+    /// (absent from builds that do not batch: 0).
+    /// </summary>
+    public async Task<WriteCounters> WriteCountersAsync()
+    {
+        double produces = 0, appends = 0, writes = 0;
+        foreach (ResourceProcess node in cluster.Nodes)
+        {
+            string name = node.Resource.Name;
+            if (!name.StartsWith("broker", StringComparison.Ordinal) && !name.StartsWith("coordinator", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string text = await Http.GetStringAsync(new Uri($"http://{cluster.Node(name).Address("http")}/metrics"));
+            foreach (string line in text.Split('\n'))
+            {
+                if (line.StartsWith("kafka_network_requestmetrics_totaltime_seconds_count{", StringComparison.Ordinal) && line.Contains("request=\"Produce\"", StringComparison.Ordinal)
+                    && name.StartsWith("broker", StringComparison.Ordinal))
+                {
+                    produces += Value(line);
+                }
+                else if (line.StartsWith("aspire_kafka_coordinator_log_appends_total", StringComparison.Ordinal))
+                {
+                    appends += Value(line);
+                }
+                else if (line.StartsWith("aspire_kafka_coordinator_log_writes_total", StringComparison.Ordinal))
+                {
+                    writes += Value(line);
+                }
+            }
+        }
+
+        return new WriteCounters(produces, appends, writes);
+
+        static double Value(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Creates the topic the groups subscribe to and waits until FindCoordinator answers for a group.</summary>

@@ -70,22 +70,7 @@ public sealed class ConsumerLagMetrics : IDisposable
         }
     }
 
-    private List<(string Group, string Topic, int Partition, long Offset)> Committed()
-    {
-        var committed = new List<(string, string, int, long)>();
-        lock (_coordinator.Manager.Gate)
-        {
-            foreach (GroupMetadata group in _coordinator.Manager.Groups)
-            {
-                foreach (((string topic, int partition), CommittedOffset offset) in group.Offsets)
-                {
-                    committed.Add((group.GroupId, topic, partition, offset.Offset));
-                }
-            }
-        }
-
-        return committed;
-    }
+    private List<(string Group, string Topic, int Partition, long Offset)> Committed() => _coordinator.CommittedOffsets();
 
     private void MaybeRefresh(List<(string Group, string Topic, int Partition, long Offset)> committed)
     {

@@ -34,6 +34,10 @@ public sealed class CoordinatorService : BackgroundService, IMetadataListener
         _meter.CreateObservableGauge("aspire.kafka.coordinator.partitions.owned", () => coordinator.Manager.OwnedPartitions.Count, "{partition}", "__consumer_offsets partitions this coordinator owns.");
         _meter.CreateObservableCounter("aspire.kafka.coordinator.rebalances", () => coordinator.RebalancesCompleted, "{rebalance}", "Group generations completed.");
         _meter.CreateObservableCounter("aspire.kafka.coordinator.offset.commits", () => coordinator.OffsetsCommitted, "{offset}", "Partition offsets committed.");
+        _meter.CreateObservableCounter("aspire.kafka.coordinator.log.appends", () => coordinator.LogAppends, "{append}",
+            "Appends to __consumer_offsets (each one Produce with acks=all); fewer than log.writes when writes waiting for one partition were batched.");
+        _meter.CreateObservableCounter("aspire.kafka.coordinator.log.writes", () => coordinator.LogWrites, "{write}",
+            "Writes to __consumer_offsets (an offset commit, a group record…) made durable by those appends.");
     }
 
     public void OnMetadataUpdate(MetadataUpdate update)

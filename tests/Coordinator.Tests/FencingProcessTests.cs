@@ -91,7 +91,8 @@ public sealed class FencingProcessTests
         Assert.Equal([5L], committed);
     }
 
-    private static async Task<short> CommitAsync(KafkaConnection connection, string group, long offset)
+    /// <summary>A standalone OffsetCommit (v2) of partition 0 of fenced-topic; the partition's error.</summary>
+    internal static async Task<short> CommitAsync(KafkaConnection connection, string group, long offset)
     {
         OffsetCommitResponse response = await connection.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(new OffsetCommitRequest
         {

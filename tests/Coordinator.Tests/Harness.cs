@@ -1,3 +1,4 @@
+using Aspire.Kafka.Coordinator.Apis;
 using Aspire.Kafka.Coordinator.Groups;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
@@ -70,24 +71,24 @@ internal sealed class Harness
             ProtocolType = protocolType,
             Protocols = [.. (protocols.Length == 0 ? [("range", Subscription("t"))] : protocols).Select(p => new JoinGroupRequest.JoinGroupRequestProtocol { Name = p.Name, Metadata = p.Metadata })],
         };
-        return Coordinator.JoinGroupAsync(request, version, "client", "/127.0.0.1", Now);
+        return Coordinator.JoinGroupAsync(JoinGroupApi.Args(request, version, "client", "/127.0.0.1"), Now);
     }
 
     public Task<SyncGroupResult> Sync(string memberId, int generation, Dictionary<string, byte[]>? assignments = null, string? instanceId = null, string group = Group) =>
-        Coordinator.SyncGroupAsync(new SyncGroupRequest
+        Coordinator.SyncGroupAsync(SyncGroupApi.Args(new SyncGroupRequest
         {
             GroupId = group,
             MemberId = memberId,
             GenerationId = generation,
             GroupInstanceId = instanceId,
             Assignments = [.. (assignments ?? []).Select(a => new SyncGroupRequest.SyncGroupRequestAssignment { MemberId = a.Key, Assignment = a.Value })],
-        }, Now);
+        }), Now);
 
     public ErrorCode Heartbeat(string memberId, int generation, string? instanceId = null, string group = Group) =>
-        Coordinator.Heartbeat(new HeartbeatRequest { GroupId = group, MemberId = memberId, GenerationId = generation, GroupInstanceId = instanceId }, Now);
+        Coordinator.Heartbeat(HeartbeatApi.Args(new HeartbeatRequest { GroupId = group, MemberId = memberId, GenerationId = generation, GroupInstanceId = instanceId }), Now);
 
     public Task<OffsetCommitResponse> Commit(string topic, int partition, long offset, int generation = -1, string memberId = "", string group = Group, string metadata = "", short version = 7) =>
-        Coordinator.CommitOffsetsAsync(new OffsetCommitRequest
+        OffsetCommitApi.CommitAsync(Coordinator, new OffsetCommitRequest
         {
             GroupId = group,
             GenerationIdOrMemberEpoch = generation,
@@ -97,18 +98,29 @@ internal sealed class Harness
 
     public long Committed(string topic, int partition, string group = Group)
     {
-        (ErrorCode error, List<OffsetFetchResponse.OffsetFetchResponseTopics> topics) = Coordinator.FetchOffsets(group, [(topic, [partition])]);
+        (ErrorCode error, List<OffsetFetchResponse.OffsetFetchResponseTopics> topics) = FetchOffsets(group, [(topic, [partition])]);
         Assert.Equal(ErrorCode.None, error);
         return Assert.Single(Assert.Single(topics).Partitions).CommittedOffset;
     }
 
-    public GroupMetadata? GroupState(string group = Group)
+    public GroupMetadata? GroupState(string group = Group) => Manager.Get(group);
+
+    // The coordinator's answers as the wire carries them, through the APIs' own translation.
+
+    public (ErrorCode Error, List<OffsetFetchResponse.OffsetFetchResponseTopics> Topics) FetchOffsets(string group, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics)
     {
-        lock (Manager.Gate)
-        {
-            return Manager.Get(group);
-        }
+        OffsetFetchResult result = Coordinator.FetchOffsets(group, topics);
+        return (result.Error, OffsetFetchApi.GroupTopics(result));
     }
+
+    public (ErrorCode Error, List<ListGroupsResponse.ListedGroup> Groups) ListGroups(IReadOnlyCollection<string> states, IReadOnlyCollection<string> types) =>
+        ListGroupsApi.List(Coordinator, states, types);
+
+    public DescribeGroupsResponse.DescribedGroup DescribeGroup(string group) => DescribeGroupsApi.Described(Coordinator.DescribeGroup(group));
+
+    public Task<OffsetDeleteResponse> DeleteOffsetsAsync(OffsetDeleteRequest request, long nowMs) => OffsetDeleteApi.DeleteAsync(Coordinator, request, nowMs);
+
+    public Task<List<DeleteGroupsResponse.DeletableGroupResult>> DeleteGroupsAsync(IReadOnlyList<string> groups, long nowMs) => DeleteGroupsApi.DeleteAsync(Coordinator, groups, nowMs);
 
     /// <summary>Joins <paramref name="count"/> members (v3, one generation thanks to an initial delay or a join deadline) and syncs; returns their ids, leader first.</summary>
     public async Task<(List<string> Members, int Generation)> StableGroupAsync(int count)

@@ -75,7 +75,7 @@ public sealed class MetricsProcessTests(MetricsClusterFixture fixture) : IClassF
         Http.GetStringAsync(new Uri($"http://{fixture.Cluster.Node(node).Address("http")}/metrics"));
 
     /// <summary>The samples of <paramref name="name"/> whose labels include every one of <paramref name="labels"/> (k="v" pairs).</summary>
-    private static List<double> Samples(string text, string name, params string[] labels)
+    internal static List<double> Samples(string text, string name, params string[] labels)
     {
         var values = new List<double>();
         foreach (Match m in Regex.Matches(text, $@"^{Regex.Escape(name)}(?:\{{([^}}]*)\}})? (\S+)$", RegexOptions.Multiline))

@@ -19,7 +19,7 @@ public sealed class OffsetTests
         Assert.Equal(-1, h.Committed("t", 1));
         Assert.Equal(-1, h.Committed("t", 0, group: "other"));
 
-        (ErrorCode error, List<OffsetFetchResponse.OffsetFetchResponseTopics> all) = h.Coordinator.FetchOffsets(Harness.Group, null);
+        (ErrorCode error, List<OffsetFetchResponse.OffsetFetchResponseTopics> all) = h.FetchOffsets(Harness.Group, null);
         Assert.Equal(ErrorCode.None, error);
         OffsetFetchResponse.OffsetFetchResponsePartitions p = Assert.Single(Assert.Single(all).Partitions);
         Assert.Equal((42L, "m"), (p.CommittedOffset, p.Metadata));
@@ -110,7 +110,7 @@ public sealed class OffsetTests
         await h.Commit("t", 0, 1, generation, members[0]);
         await h.Commit("old", 0, 2, generation, members[0]);
 
-        OffsetDeleteResponse response = await h.Coordinator.DeleteOffsetsAsync(new OffsetDeleteRequest
+        OffsetDeleteResponse response = await h.DeleteOffsetsAsync(new OffsetDeleteRequest
         {
             GroupId = Harness.Group,
             Topics = [new() { Name = "t", Partitions = [new() { PartitionIndex = 0 }] }, new() { Name = "old", Partitions = [new() { PartitionIndex = 0 }] }],
@@ -121,7 +121,7 @@ public sealed class OffsetTests
         Assert.Equal(0, response.Topics[1].Partitions[0].ErrorCode);
         Assert.Equal(1, h.Committed("t", 0));
         Assert.Equal(-1, h.Committed("old", 0));
-        OffsetDeleteResponse unknown = await h.Coordinator.DeleteOffsetsAsync(new OffsetDeleteRequest { GroupId = "nope" }, h.Now);
+        OffsetDeleteResponse unknown = await h.DeleteOffsetsAsync(new OffsetDeleteRequest { GroupId = "nope" }, h.Now);
         Assert.Equal((short)ErrorCode.GroupIdNotFound, unknown.ErrorCode);
     }
 
@@ -132,11 +132,11 @@ public sealed class OffsetTests
         (List<string> members, int generation) = await h.StableGroupAsync(1);
         await h.Commit("t", 0, 5, group: "standalone");
 
-        List<DeleteGroupsResponse.DeletableGroupResult> results = await h.Coordinator.DeleteGroupsAsync([Harness.Group, "standalone", "missing"], h.Now);
+        List<DeleteGroupsResponse.DeletableGroupResult> results = await h.DeleteGroupsAsync([Harness.Group, "standalone", "missing"], h.Now);
 
         Assert.Equal([ErrorCode.NonEmptyGroup, ErrorCode.None, ErrorCode.GroupIdNotFound], results.Select(r => (ErrorCode)r.ErrorCode));
         Assert.Equal(-1, h.Committed("t", 0, "standalone"));
-        Assert.Equal(nameof(GroupState.Dead), h.Coordinator.DescribeGroup("standalone").GroupState);
+        Assert.Equal(nameof(GroupState.Dead), h.DescribeGroup("standalone").GroupState);
         var reloaded = new Harness(h.Config, h.Log);
         Assert.Equal(-1, reloaded.Committed("t", 0, "standalone"));
         Assert.Equal(ErrorCode.None, h.Heartbeat(members[0], generation));

@@ -70,15 +70,15 @@ public sealed class PersistenceTests
         log.ReadGate = gate.Task;
         var h = new Harness(seed.Config, log, load: false);
         Assert.Equal(ErrorCode.NotCoordinator, (await h.Join()).Error);
-        Assert.Equal(ErrorCode.NotCoordinator, h.Coordinator.FetchOffsets(Harness.Group, null).Error);
+        Assert.Equal(ErrorCode.NotCoordinator, h.FetchOffsets(Harness.Group, null).Error);
 
         Task loading = h.Manager.LoadPartitionAsync(0, 1, () => h.Now, CancellationToken.None);
         Assert.False(loading.IsCompleted);
         Assert.Equal(ErrorCode.CoordinatorLoadInProgress, (await h.Join()).Error);
         Assert.Equal(ErrorCode.CoordinatorLoadInProgress, h.Heartbeat("m", 1));
-        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, h.Coordinator.FetchOffsets(Harness.Group, null).Error);
-        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, h.Coordinator.ListGroups([], []).Error);
-        Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, h.Coordinator.DescribeGroup(Harness.Group).ErrorCode);
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, h.FetchOffsets(Harness.Group, null).Error);
+        Assert.Equal(ErrorCode.CoordinatorLoadInProgress, h.ListGroups([], []).Error);
+        Assert.Equal((short)ErrorCode.CoordinatorLoadInProgress, h.DescribeGroup(Harness.Group).ErrorCode);
 
         gate.SetResult();
         await loading.WaitAsync(TimeSpan.FromSeconds(10));
@@ -156,18 +156,18 @@ public sealed class PersistenceTests
         (List<string> members, _) = await h.StableGroupAsync(2);
         await h.Commit("t", 0, 1, group: "offsets-only");
 
-        (ErrorCode error, List<ListGroupsResponse.ListedGroup> groups) = h.Coordinator.ListGroups([], []);
+        (ErrorCode error, List<ListGroupsResponse.ListedGroup> groups) = h.ListGroups([], []);
         Assert.Equal(ErrorCode.None, error);
         Assert.Equal([("g", "consumer", "Stable"), ("offsets-only", "", "Empty")], groups.Select(g => (g.GroupId, g.ProtocolType, g.GroupState)));
-        Assert.Equal(["offsets-only"], h.Coordinator.ListGroups(["empty"], []).Groups.Select(g => g.GroupId));
-        Assert.Empty(h.Coordinator.ListGroups([], ["consumer"]).Groups);
+        Assert.Equal(["offsets-only"], h.ListGroups(["empty"], []).Groups.Select(g => g.GroupId));
+        Assert.Empty(h.ListGroups([], ["consumer"]).Groups);
 
-        DescribeGroupsResponse.DescribedGroup described = h.Coordinator.DescribeGroup("g");
+        DescribeGroupsResponse.DescribedGroup described = h.DescribeGroup("g");
         Assert.Equal(("Stable", "consumer", "range"), (described.GroupState, described.ProtocolType, described.ProtocolData));
         Assert.Equal(members, described.Members.Select(m => m.MemberId));
         Assert.All(described.Members, m => Assert.Equal(("client", "/127.0.0.1"), (m.ClientId, m.ClientHost)));
         Assert.Equal([1], described.Members[1].MemberAssignment);
         Assert.Equal(["t"], ConsumerProtocol.ReadSubscriptionTopics(described.Members[0].MemberMetadata));
-        Assert.Equal("Dead", h.Coordinator.DescribeGroup("unknown").GroupState);
+        Assert.Equal("Dead", h.DescribeGroup("unknown").GroupState);
     }
 }

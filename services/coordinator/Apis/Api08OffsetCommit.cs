@@ -1,12 +1,52 @@
 using Aspire.Kafka.Coordinator.Groups;
+using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Server;
 
 namespace Aspire.Kafka.Coordinator.Apis;
 
-/// <summary>OffsetCommit (key 8), v0–v9 (clients use v2+; v0/v1 cost nothing and are kept): generation/member checks, v2–v4 retention time.</summary>
+/// <summary>
+/// OffsetCommit (key 8), v0–v9 (clients use v2+; v0/v1 cost nothing and are kept). On the wire:
+/// v1 carries a commit timestamp per partition, v2–v4 a retention time for the whole request (the
+/// offsets expire that long after the commit; v5+ dropped it), v1+ a generation and member id
+/// (v0: none, a standalone commit), v7+ a group.instance.id. The answer is an error per partition,
+/// in the request's order: NONE once the offsets are durable in <c>__consumer_offsets</c>.
+/// </summary>
 public sealed class OffsetCommitApi(GroupCoordinator coordinator, TimeProvider time) : KafkaApi<OffsetCommitRequest, OffsetCommitResponse>
 {
     protected override async ValueTask<OffsetCommitResponse?> HandleAsync(RequestContext context, OffsetCommitRequest request, CancellationToken cancellationToken) =>
-        await coordinator.CommitOffsetsAsync(request, context.ApiVersion, GroupApi.Now(time)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await CommitAsync(coordinator, request, context.ApiVersion, GroupApi.Now(time)).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A request of <paramref name="version"/> → the coordinator's commit → that version's response.</summary>
+    internal static async Task<OffsetCommitResponse> CommitAsync(GroupCoordinator coordinator, OffsetCommitRequest request, short version, long nowMs)
+    {
+        long retentionMs = version is >= 2 and <= 4 && request.RetentionTimeMs >= 0 ? request.RetentionTimeMs : -1;
+        var offsets = new List<OffsetToCommit>();
+        foreach (OffsetCommitRequest.OffsetCommitRequestTopic topic in request.Topics)
+        {
+            foreach (OffsetCommitRequest.OffsetCommitRequestPartition p in topic.Partitions)
+            {
+                long commitTimestamp = version == 1 && p.CommitTimestamp >= 0 ? p.CommitTimestamp : -1;
+                offsets.Add(new OffsetToCommit(topic.Name, p.PartitionIndex, p.CommittedOffset, p.CommittedLeaderEpoch, p.CommittedMetadata ?? "", commitTimestamp, retentionMs));
+            }
+        }
+
+        IReadOnlyList<ErrorCode> errors = await coordinator.CommitOffsetsAsync(
+            new OffsetCommitArgs(request.GroupId, request.GenerationIdOrMemberEpoch, request.MemberId, request.GroupInstanceId, offsets), nowMs).ConfigureAwait(false);
+
+        var response = new OffsetCommitResponse();
+        int next = 0;
+        foreach (OffsetCommitRequest.OffsetCommitRequestTopic topic in request.Topics)
+        {
+            var answered = new OffsetCommitResponse.OffsetCommitResponseTopic { Name = topic.Name };
+            foreach (OffsetCommitRequest.OffsetCommitRequestPartition p in topic.Partitions)
+            {
+                answered.Partitions.Add(new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex, ErrorCode = (short)errors[next++] });
+            }
+
+            response.Topics.Add(answered);
+        }
+
+        return response;
+    }
 }

@@ -5,7 +5,10 @@ using Aspire.Kafka.Server;
 
 namespace Aspire.Kafka.Coordinator.Apis;
 
-/// <summary>LeaveGroup (key 13): v0–v2 one member, v3+ a batch (by member id or group.instance.id) with an error per member.</summary>
+/// <summary>
+/// LeaveGroup (key 13): v0–v2 one member (its error is the response's), v3+ a batch by member id or
+/// group.instance.id with a top-level error and one per member.
+/// </summary>
 public sealed class LeaveGroupApi(GroupCoordinator coordinator, TimeProvider time) : KafkaApi<LeaveGroupRequest, LeaveGroupResponse>
 {
     protected override ValueTask<LeaveGroupResponse?> HandleAsync(RequestContext context, LeaveGroupRequest request, CancellationToken cancellationToken)

@@ -10,7 +10,13 @@ public sealed class ListGroupsApi(GroupCoordinator coordinator) : KafkaApi<ListG
 {
     protected override ValueTask<ListGroupsResponse?> HandleAsync(RequestContext context, ListGroupsRequest request, CancellationToken cancellationToken)
     {
-        (ErrorCode error, List<ListGroupsResponse.ListedGroup> groups) = coordinator.ListGroups(request.StatesFilter, request.TypesFilter);
+        (ErrorCode error, List<ListGroupsResponse.ListedGroup> groups) = List(coordinator, request.StatesFilter, request.TypesFilter);
         return ValueTask.FromResult<ListGroupsResponse?>(new ListGroupsResponse { ErrorCode = (short)error, Groups = groups });
+    }
+
+    internal static (ErrorCode Error, List<ListGroupsResponse.ListedGroup> Groups) List(GroupCoordinator coordinator, IReadOnlyCollection<string> states, IReadOnlyCollection<string> types)
+    {
+        (ErrorCode error, IReadOnlyList<GroupOverview> groups) = coordinator.ListGroups(states, types);
+        return (error, [.. groups.Select(g => new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType, GroupState = g.State.ToString(), GroupType = g.GroupType })]);
     }
 }

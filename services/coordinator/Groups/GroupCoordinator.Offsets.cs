@@ -1,5 +1,4 @@
 using Aspire.Kafka.Protocol;
-using Aspire.Kafka.Protocol.Messages;
 
 namespace Aspire.Kafka.Coordinator.Groups;
 
@@ -9,99 +8,92 @@ public sealed partial class GroupCoordinator
     /// <summary>
     /// OffsetCommit: generation and member checks as Kafka's doCommitOffsets (a negative generation
     /// on an empty or unknown group is a standalone commit), then the offsets are written with
-    /// acks=all and only then visible to OffsetFetch.
+    /// acks=all (batched with the other writes waiting for the group's partition) and only then
+    /// visible to OffsetFetch. Returns an error per offset, in the order of <see cref="OffsetCommitArgs.Offsets"/>.
     /// </summary>
-    public async Task<OffsetCommitResponse> CommitOffsetsAsync(OffsetCommitRequest request, short version, long nowMs)
+    public async Task<IReadOnlyList<ErrorCode>> CommitOffsetsAsync(OffsetCommitArgs commit, long nowMs)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new OffsetCommitResponse
+        ArgumentNullException.ThrowIfNull(commit);
+        var errors = new ErrorCode[commit.Offsets.Count];
+        ErrorCode invalid = string.IsNullOrEmpty(commit.GroupId) ? Log(ErrorCode.InvalidGroupId, "OffsetCommit without a group id")
+            : commit.GroupId == GroupRecords.ClaimGroupId ? Log(ErrorCode.InvalidGroupId, $"OffsetCommit for the reserved group id {GroupRecords.ClaimGroupId}")
+            : ErrorCode.None;
+        if (invalid != ErrorCode.None)
         {
-            Topics = [.. request.Topics.Select(t => new OffsetCommitResponse.OffsetCommitResponseTopic
-            {
-                Name = t.Name,
-                Partitions = [.. t.Partitions.Select(p => new OffsetCommitResponse.OffsetCommitResponsePartition { PartitionIndex = p.PartitionIndex })],
-            })],
-        };
-        var pending = new List<(OffsetCommitResponse.OffsetCommitResponsePartition Result, string Topic, CommittedOffset Offset)>();
-        GroupMetadata? group;
-        lock (Gate)
-        {
-            ErrorCode error = ValidateCommit(request, nowMs, out group);
-            if (error != ErrorCode.None)
-            {
-                SetAll(response, error);
-                return response;
-            }
-
-            for (int t = 0; t < request.Topics.Count; t++)
-            {
-                OffsetCommitRequest.OffsetCommitRequestTopic topic = request.Topics[t];
-                for (int p = 0; p < topic.Partitions.Count; p++)
-                {
-                    OffsetCommitRequest.OffsetCommitRequestPartition partition = topic.Partitions[p];
-                    OffsetCommitResponse.OffsetCommitResponsePartition result = response.Topics[t].Partitions[p];
-                    string metadata = partition.CommittedMetadata ?? "";
-                    if (metadata.Length > Config.OffsetMetadataMaxBytes)
-                    {
-                        result.ErrorCode = (short)Log(ErrorCode.OffsetMetadataTooLarge, $"OffsetCommit of {request.GroupId} for {topic.Name}-{partition.PartitionIndex}: metadata of {metadata.Length} characters");
-                        continue;
-                    }
-
-                    long commitTimestamp = version == 1 && partition.CommitTimestamp >= 0 ? partition.CommitTimestamp : nowMs;
-                    long expire = version is >= 2 and <= 4 && request.RetentionTimeMs >= 0 ? commitTimestamp + request.RetentionTimeMs : -1;
-                    pending.Add((result, topic.Name, new CommittedOffset(partition.CommittedOffset, partition.CommittedLeaderEpoch, metadata, commitTimestamp, expire)));
-                }
-            }
+            Array.Fill(errors, invalid);
+            return errors;
         }
 
-        if (pending.Count == 0 || group is null)
+        Task<ErrorCode>? written = OnGroup(commit.GroupId, error =>
         {
-            return response;
+            Array.Fill(errors, error);
+            return null;
+        }, partition => Commit(partition, commit, errors, nowMs));
+        if (written is not null)
+        {
+            await written.ConfigureAwait(false);
         }
 
-        ErrorCode written = await AppendAsync(group.Partition, [.. pending.Select(x => GroupRecords.Offset(group.GroupId, x.Topic, x.Result.PartitionIndex, x.Offset))]).ConfigureAwait(false);
-        lock (Gate)
+        return errors;
+    }
+
+    /// <summary>Validates and queues the commit under the partition's lock; the offsets are applied when written. Null when nothing is written.</summary>
+    private Task<ErrorCode>? Commit(GroupPartition partition, OffsetCommitArgs commit, ErrorCode[] errors, long nowMs)
+    {
+        ErrorCode error = ValidateCommit(partition, commit, nowMs, out GroupMetadata? group);
+        if (error != ErrorCode.None || group is null)
         {
-            if (written == ErrorCode.None && !_manager.IsCurrent(group))
+            Array.Fill(errors, error);
+            return null;
+        }
+
+        var pending = new List<(int Index, CommittedOffset Offset)>(commit.Offsets.Count);
+        var records = new List<GroupLogRecord>(commit.Offsets.Count);
+        for (int i = 0; i < commit.Offsets.Count; i++)
+        {
+            OffsetToCommit o = commit.Offsets[i];
+            if (o.Metadata.Length > Config.OffsetMetadataMaxBytes)
+            {
+                errors[i] = Log(ErrorCode.OffsetMetadataTooLarge, $"OffsetCommit of {commit.GroupId} for {o.Topic}-{o.Partition}: metadata of {o.Metadata.Length} characters");
+                continue;
+            }
+
+            long commitTimestamp = o.CommitTimestamp >= 0 ? o.CommitTimestamp : nowMs;
+            long expire = o.RetentionMs >= 0 ? commitTimestamp + o.RetentionMs : -1;
+            var offset = new CommittedOffset(o.Offset, o.LeaderEpoch, o.Metadata, commitTimestamp, expire);
+            pending.Add((i, offset));
+            records.Add(GroupRecords.Offset(group.GroupId, o.Topic, o.Partition, offset));
+        }
+
+        if (pending.Count == 0)
+        {
+            return null;
+        }
+
+        return Write(group, records, written =>
+        {
+            if (written == ErrorCode.None && !partition.IsCurrent(group))
             {
                 written = ErrorCode.NotCoordinator;
             }
 
-            foreach ((OffsetCommitResponse.OffsetCommitResponsePartition result, string topic, CommittedOffset offset) in pending)
+            foreach ((int index, CommittedOffset offset) in pending)
             {
-                result.ErrorCode = (short)written;
+                errors[index] = written;
                 if (written == ErrorCode.None)
                 {
-                    group.Offsets[(topic, result.PartitionIndex)] = offset;
+                    OffsetToCommit o = commit.Offsets[index];
+                    group.Offsets[(o.Topic, o.Partition)] = offset;
                     Interlocked.Increment(ref _offsetsCommitted);
                 }
             }
-        }
-
-        return response;
+        });
     }
 
-    private ErrorCode ValidateCommit(OffsetCommitRequest request, long nowMs, out GroupMetadata? group)
+    private ErrorCode ValidateCommit(GroupPartition partition, OffsetCommitArgs request, long nowMs, out GroupMetadata? group)
     {
-        group = null;
-        if (string.IsNullOrEmpty(request.GroupId))
-        {
-            return Log(ErrorCode.InvalidGroupId, "OffsetCommit without a group id");
-        }
-
-        if (request.GroupId == GroupRecords.ClaimGroupId)
-        {
-            return Log(ErrorCode.InvalidGroupId, $"OffsetCommit for the reserved group id {GroupRecords.ClaimGroupId}");
-        }
-
-        ErrorCode ownership = _manager.CheckOwnership(request.GroupId);
-        if (ownership != ErrorCode.None)
-        {
-            return ownership;
-        }
-
-        int generation = request.GenerationIdOrMemberEpoch;
-        group = _manager.Get(request.GroupId);
+        int generation = request.GenerationId;
+        group = partition.Get(request.GroupId);
         if (group is null)
         {
             if (generation >= 0)
@@ -109,7 +101,7 @@ public sealed partial class GroupCoordinator
                 return Log(ErrorCode.IllegalGeneration, $"OffsetCommit of {request.GroupId} with generation {generation}: the group does not exist");
             }
 
-            group = _manager.GetOrCreate(request.GroupId, nowMs);
+            group = partition.GetOrCreate(request.GroupId, nowMs);
             return ErrorCode.None;
         }
 
@@ -147,193 +139,134 @@ public sealed partial class GroupCoordinator
         return ErrorCode.None;
     }
 
-    private static void SetAll(OffsetCommitResponse response, ErrorCode error)
-    {
-        foreach (OffsetCommitResponse.OffsetCommitResponsePartition p in response.Topics.SelectMany(t => t.Partitions))
-        {
-            p.ErrorCode = (short)error;
-        }
-    }
-
     /// <summary>
-    /// OffsetFetch for one group: the requested partitions (-1 where nothing is committed) or, with
-    /// <paramref name="topics"/> null, every committed offset of the group.
+    /// OffsetFetch for one group: the requested partitions (no offset where nothing is committed) or,
+    /// with <paramref name="topics"/> null, every committed offset of the group, by topic name and partition.
     /// </summary>
-    public (ErrorCode Error, List<OffsetFetchResponse.OffsetFetchResponseTopics> Topics) FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics)
-    {
-        lock (Gate)
+    public OffsetFetchResult FetchOffsets(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)>? topics) =>
+        OnGroup(groupId, error => new OffsetFetchResult(error, []), partition =>
         {
-            ErrorCode ownership = _manager.CheckOwnership(groupId);
-            if (ownership != ErrorCode.None)
-            {
-                return (ownership, []);
-            }
-
-            GroupMetadata? group = _manager.Get(groupId);
-            var result = new List<OffsetFetchResponse.OffsetFetchResponseTopics>();
+            GroupMetadata? group = partition.Get(groupId);
             if (topics is null)
             {
-                foreach (IGrouping<string, KeyValuePair<(string Topic, int Partition), CommittedOffset>> byTopic in
-                    (group?.Offsets ?? []).GroupBy(o => o.Key.Topic).OrderBy(g => g.Key, StringComparer.Ordinal))
-                {
-                    result.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
-                    {
-                        Name = byTopic.Key,
-                        Partitions = [.. byTopic.OrderBy(o => o.Key.Partition).Select(o => Partition(o.Key.Partition, o.Value))],
-                    });
-                }
-
-                return (ErrorCode.None, result);
+                return new OffsetFetchResult(ErrorCode.None, [.. (group?.Offsets ?? [])
+                    .GroupBy(o => o.Key.Topic)
+                    .OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .Select(byTopic => new TopicOffsets(byTopic.Key, [.. byTopic.OrderBy(o => o.Key.Partition).Select(o => (o.Key.Partition, (CommittedOffset?)o.Value))]))]);
             }
 
-            foreach ((string topic, IReadOnlyList<int> partitions) in topics)
+            return new OffsetFetchResult(ErrorCode.None, [.. topics.Select(t =>
+                new TopicOffsets(t.Topic, [.. t.Partitions.Select(p => (p, group?.Offsets.GetValueOrDefault((t.Topic, p))))]))]);
+        });
+
+    /// <summary>Every committed offset of the groups this coordinator holds, for the lag metrics (each partition read under its lock).</summary>
+    public List<(string Group, string Topic, int Partition, long Offset)> CommittedOffsets()
+    {
+        var committed = new List<(string, string, int, long)>();
+        foreach (GroupPartition partition in _manager.Partitions)
+        {
+            lock (partition.Gate)
             {
-                result.Add(new OffsetFetchResponse.OffsetFetchResponseTopics
+                foreach (GroupMetadata group in partition.Groups)
                 {
-                    Name = topic,
-                    Partitions = [.. partitions.Select(p => Partition(p, group?.Offsets.GetValueOrDefault((topic, p))))],
-                });
+                    foreach (((string topic, int index), CommittedOffset offset) in group.Offsets)
+                    {
+                        committed.Add((group.GroupId, topic, index, offset.Offset));
+                    }
+                }
             }
-
-            return (ErrorCode.None, result);
         }
 
-        static OffsetFetchResponse.OffsetFetchResponsePartitions Partition(int partition, CommittedOffset? offset) => new()
-        {
-            PartitionIndex = partition,
-            CommittedOffset = offset?.Offset ?? -1,
-            CommittedLeaderEpoch = offset?.LeaderEpoch ?? -1,
-            Metadata = offset?.Metadata ?? "",
-        };
+        return committed;
     }
 
     /// <summary>ListGroups: the groups of the loaded partitions, filtered by state (v4+) and type (v5+); COORDINATOR_LOAD_IN_PROGRESS while a partition loads.</summary>
-    public (ErrorCode Error, List<ListGroupsResponse.ListedGroup> Groups) ListGroups(IReadOnlyCollection<string> statesFilter, IReadOnlyCollection<string> typesFilter)
+    public (ErrorCode Error, IReadOnlyList<GroupOverview> Groups) ListGroups(IReadOnlyCollection<string> statesFilter, IReadOnlyCollection<string> typesFilter)
     {
-        lock (Gate)
+        ArgumentNullException.ThrowIfNull(statesFilter);
+        ArgumentNullException.ThrowIfNull(typesFilter);
+        var groups = new List<GroupOverview>();
+        bool loading = false;
+        foreach (GroupPartition partition in _manager.Partitions)
         {
-            var groups = _manager.Groups
-                .Where(g => g.State != GroupState.Dead)
-                .Where(g => statesFilter.Count == 0 || statesFilter.Contains(g.State.ToString(), StringComparer.OrdinalIgnoreCase))
-                .Where(g => typesFilter.Count == 0 || typesFilter.Contains("classic", StringComparer.OrdinalIgnoreCase))
-                .OrderBy(g => g.GroupId, StringComparer.Ordinal)
-                .Select(g => new ListGroupsResponse.ListedGroup { GroupId = g.GroupId, ProtocolType = g.ProtocolType ?? "", GroupState = g.State.ToString(), GroupType = "classic" })
-                .ToList();
-            return (_manager.AnyLoading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None, groups);
+            lock (partition.Gate)
+            {
+                loading |= partition.State == ErrorCode.CoordinatorLoadInProgress;
+                groups.AddRange(partition.Groups
+                    .Where(g => g.State != GroupState.Dead)
+                    .Where(g => statesFilter.Count == 0 || statesFilter.Contains(g.State.ToString(), StringComparer.OrdinalIgnoreCase))
+                    .Where(g => typesFilter.Count == 0 || typesFilter.Contains("classic", StringComparer.OrdinalIgnoreCase))
+                    .Select(g => new GroupOverview(g.GroupId, g.ProtocolType ?? "", g.State, "classic")));
+            }
         }
+
+        groups.Sort((a, b) => string.CompareOrdinal(a.GroupId, b.GroupId));
+        return (loading ? ErrorCode.CoordinatorLoadInProgress : ErrorCode.None, groups);
     }
 
     /// <summary>DescribeGroups for one group (an unknown group is described as Dead, as Kafka does before v6).</summary>
-    public DescribeGroupsResponse.DescribedGroup DescribeGroup(string groupId)
-    {
-        lock (Gate)
+    public GroupDescription DescribeGroup(string groupId) =>
+        OnGroup(groupId, error => GroupDescription.Failed(groupId, error), partition =>
         {
-            ErrorCode ownership = _manager.CheckOwnership(groupId);
-            if (ownership != ErrorCode.None)
-            {
-                return new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, ErrorCode = (short)ownership };
-            }
-
-            GroupMetadata? group = _manager.Get(groupId);
+            GroupMetadata? group = partition.Get(groupId);
             if (group is null)
             {
-                return new DescribeGroupsResponse.DescribedGroup { GroupId = groupId, GroupState = nameof(GroupState.Dead) };
+                return new GroupDescription(groupId, ErrorCode.None, nameof(GroupState.Dead), "", "", []);
             }
 
             bool stable = group.State == GroupState.Stable;
-            return new DescribeGroupsResponse.DescribedGroup
-            {
-                GroupId = groupId,
-                GroupState = group.State.ToString(),
-                ProtocolType = group.ProtocolType ?? "",
-                ProtocolData = stable ? group.ProtocolName ?? "" : "",
-                Members = [.. group.MembersInOrder.Select(m => new DescribeGroupsResponse.DescribedGroupMember
-                {
-                    MemberId = m.MemberId,
-                    GroupInstanceId = m.GroupInstanceId,
-                    ClientId = m.ClientId,
-                    ClientHost = m.ClientHost,
-                    MemberMetadata = stable ? m.MetadataFor(group.ProtocolName) : [],
-                    MemberAssignment = stable ? m.Assignment : [],
-                })],
-            };
-        }
-    }
+            return new GroupDescription(groupId, ErrorCode.None, group.State.ToString(), group.ProtocolType ?? "", stable ? group.ProtocolName ?? "" : "",
+                [.. group.MembersInOrder.Select(m => new MemberDescription(m.MemberId, m.GroupInstanceId, m.ClientId, m.ClientHost,
+                    stable ? m.MetadataFor(group.ProtocolName) : [], stable ? m.Assignment : []))]);
+        });
 
     /// <summary>DeleteGroups: an empty group's offsets and metadata are tombstoned; a group with members is NON_EMPTY_GROUP.</summary>
-    public async Task<List<DeleteGroupsResponse.DeletableGroupResult>> DeleteGroupsAsync(IReadOnlyList<string> groupIds, long nowMs)
+    public async Task<IReadOnlyList<(string GroupId, ErrorCode Error)>> DeleteGroupsAsync(IReadOnlyList<string> groupIds, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(groupIds);
-        var results = new List<DeleteGroupsResponse.DeletableGroupResult>();
-        var writes = new List<(DeleteGroupsResponse.DeletableGroupResult Result, int Partition, List<GroupLogRecord> Records)>();
-        lock (Gate)
+        var answers = new List<Task<ErrorCode>>(groupIds.Count);
+        foreach (string groupId in groupIds)
         {
-            foreach (string groupId in groupIds)
+            answers.Add(OnGroup(groupId, Task.FromResult, partition =>
             {
-                var result = new DeleteGroupsResponse.DeletableGroupResult { GroupId = groupId };
-                results.Add(result);
-                ErrorCode ownership = _manager.CheckOwnership(groupId);
-                GroupMetadata? group = ownership == ErrorCode.None ? _manager.Get(groupId) : null;
-                if (ownership != ErrorCode.None)
+                GroupMetadata? group = partition.Get(groupId);
+                if (group is null || group.State == GroupState.Dead)
                 {
-                    result.ErrorCode = (short)ownership;
+                    return Task.FromResult(Log(ErrorCode.GroupIdNotFound, $"DeleteGroups of {groupId}: no such group"));
                 }
-                else if (group is null || group.State == GroupState.Dead)
+
+                if (group.State != GroupState.Empty)
                 {
-                    result.ErrorCode = (short)Log(ErrorCode.GroupIdNotFound, $"DeleteGroups of {groupId}: no such group");
+                    return Task.FromResult(Log(ErrorCode.NonEmptyGroup, $"DeleteGroups of {groupId}: the group has {group.Members.Count} members"));
                 }
-                else if (group.State != GroupState.Empty)
-                {
-                    result.ErrorCode = (short)Log(ErrorCode.NonEmptyGroup, $"DeleteGroups of {groupId}: the group has {group.Members.Count} members");
-                }
-                else
-                {
-                    List<GroupLogRecord> records = [.. group.Offsets.Keys.Select(k => GroupRecords.Offset(groupId, k.Topic, k.Partition, null)), GroupRecords.Group(group, tombstone: true)];
-                    group.TransitionTo(GroupState.Dead, nowMs);
-                    _manager.RemoveGroup(group);
-                    writes.Add((result, group.Partition, records));
-                    _logger.LogInformation("Group {Group} deleted ({Offsets} offsets).", groupId, records.Count - 1);
-                }
-            }
+
+                List<GroupLogRecord> records = [.. group.Offsets.Keys.Select(k => GroupRecords.Offset(groupId, k.Topic, k.Partition, null)), GroupRecords.Group(group, tombstone: true)];
+                group.TransitionTo(GroupState.Dead, nowMs);
+                Task<ErrorCode> written = Write(group, records);
+                partition.Remove(group);
+                _logger.LogInformation("Group {Group} deleted ({Offsets} offsets).", groupId, records.Count - 1);
+                return written;
+            }));
         }
 
-        foreach ((DeleteGroupsResponse.DeletableGroupResult result, int partition, List<GroupLogRecord> records) in writes)
-        {
-            result.ErrorCode = (short)await AppendAsync(partition, records).ConfigureAwait(false);
-        }
-
-        return results;
+        ErrorCode[] errors = await Task.WhenAll(answers).ConfigureAwait(false);
+        return [.. groupIds.Select((g, i) => (g, errors[i]))];
     }
 
     /// <summary>OffsetDelete: removes committed offsets of partitions the group does not consume (GROUP_SUBSCRIBED_TO_TOPIC otherwise).</summary>
-    public async Task<OffsetDeleteResponse> DeleteOffsetsAsync(OffsetDeleteRequest request, long nowMs)
+    public async Task<OffsetDeleteResult> DeleteOffsetsAsync(string groupId, IReadOnlyList<(string Topic, IReadOnlyList<int> Partitions)> topics, long nowMs)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var response = new OffsetDeleteResponse
+        ArgumentNullException.ThrowIfNull(topics);
+        List<(string Topic, int Partition)> requested = [.. topics.SelectMany(t => t.Partitions.Select(p => (t.Topic, p)))];
+        var errors = new ErrorCode[requested.Count];
+        var deleted = new List<int>();
+        Task<ErrorCode>? written = null;
+        ErrorCode groupError = OnGroup(groupId, error => error, partition =>
         {
-            Topics = [.. request.Topics.Select(t => new OffsetDeleteResponse.OffsetDeleteResponseTopic
-            {
-                Name = t.Name,
-                Partitions = [.. t.Partitions.Select(p => new OffsetDeleteResponse.OffsetDeleteResponsePartition { PartitionIndex = p.PartitionIndex })],
-            })],
-        };
-        var deleted = new List<OffsetDeleteResponse.OffsetDeleteResponsePartition>();
-        var records = new List<GroupLogRecord>();
-        GroupMetadata? group;
-        lock (Gate)
-        {
-            ErrorCode ownership = _manager.CheckOwnership(request.GroupId);
-            if (ownership != ErrorCode.None)
-            {
-                response.ErrorCode = (short)ownership;
-                return response;
-            }
-
-            group = _manager.Get(request.GroupId);
+            GroupMetadata? group = partition.Get(groupId);
             if (group is null || group.State == GroupState.Dead)
             {
-                response.ErrorCode = (short)Log(ErrorCode.GroupIdNotFound, $"OffsetDelete of {request.GroupId}: no such group");
-                return response;
+                return Log(ErrorCode.GroupIdNotFound, $"OffsetDelete of {groupId}: no such group");
             }
 
             HashSet<string>? subscribed = null;
@@ -342,50 +275,55 @@ public sealed partial class GroupCoordinator
                 subscribed = group.SubscribedTopics();
                 if (subscribed is null)
                 {
-                    response.ErrorCode = (short)Log(ErrorCode.NonEmptyGroup, $"OffsetDelete of {request.GroupId}: the group has members and its subscriptions are unknown");
-                    return response;
+                    return Log(ErrorCode.NonEmptyGroup, $"OffsetDelete of {groupId}: the group has members and its subscriptions are unknown");
                 }
             }
 
-            foreach (OffsetDeleteResponse.OffsetDeleteResponseTopic topic in response.Topics)
+            var records = new List<GroupLogRecord>();
+            for (int i = 0; i < requested.Count; i++)
             {
-                foreach (OffsetDeleteResponse.OffsetDeleteResponsePartition partition in topic.Partitions)
+                (string topic, int index) = requested[i];
+                if (subscribed is not null && subscribed.Contains(topic))
                 {
-                    if (subscribed is not null && subscribed.Contains(topic.Name))
-                    {
-                        partition.ErrorCode = (short)ErrorCode.GroupSubscribedToTopic;
-                    }
-                    else if (group.Offsets.Remove((topic.Name, partition.PartitionIndex)))
-                    {
-                        records.Add(GroupRecords.Offset(group.GroupId, topic.Name, partition.PartitionIndex, null));
-                        deleted.Add(partition);
-                    }
+                    errors[i] = ErrorCode.GroupSubscribedToTopic;
+                }
+                else if (group.Offsets.Remove((topic, index)))
+                {
+                    records.Add(GroupRecords.Offset(groupId, topic, index, null));
+                    deleted.Add(i);
                 }
             }
-        }
 
-        if (records.Count > 0)
-        {
-            ErrorCode error = await AppendAsync(group.Partition, records).ConfigureAwait(false);
-            foreach (OffsetDeleteResponse.OffsetDeleteResponsePartition p in deleted)
+            if (records.Count > 0)
             {
-                p.ErrorCode = (short)error;
+                written = Write(group, records);
+            }
+
+            return ErrorCode.None;
+        });
+
+        if (written is not null)
+        {
+            ErrorCode error = await written.ConfigureAwait(false);
+            foreach (int i in deleted)
+            {
+                errors[i] = error;
             }
         }
 
-        return response;
+        return new OffsetDeleteResult(groupError, [.. requested.Select((r, i) => (r.Topic, r.Partition, errors[i]))]);
     }
 
     /// <summary>
     /// Kafka's cleanupGroupMetadata: offsets of an empty group expire offsets.retention.minutes after
     /// it became empty, standalone commits that long after the commit, an explicit expire timestamp
     /// (OffsetCommit v2–v4 retention) when it passes; an empty group left without offsets is removed.
-    /// Call under the lock.
+    /// Call under the partition's lock.
     /// </summary>
-    private void CleanupExpiredOffsets(long nowMs)
+    private void CleanupExpiredOffsets(GroupPartition partition, long nowMs)
     {
         long retention = Config.OffsetsRetentionMs;
-        foreach (GroupMetadata group in _manager.Groups)
+        foreach (GroupMetadata group in partition.Groups.ToList())
         {
             if (group.State == GroupState.Dead)
             {
@@ -420,11 +358,12 @@ public sealed partial class GroupCoordinator
                 }
             }
 
-            foreach ((string topic, int partition) in expired)
+            foreach ((string topic, int index) in expired)
             {
-                group.Offsets.Remove((topic, partition));
-                Defer(group.Partition, GroupRecords.Offset(group.GroupId, topic, partition, null));
+                group.Offsets.Remove((topic, index));
             }
+
+            List<GroupLogRecord> tombstones = [.. expired.Select(o => GroupRecords.Offset(group.GroupId, o.Topic, o.Partition, null))];
 
             if (expired.Count > 0)
             {
@@ -434,11 +373,23 @@ public sealed partial class GroupCoordinator
             if (group.State == GroupState.Empty && group.Offsets.Count == 0 && group.PendingMembers.Count == 0)
             {
                 group.TransitionTo(GroupState.Dead, nowMs);
-                _manager.RemoveGroup(group);
                 if (group.GenerationId > 0)
                 {
-                    Defer(group.Partition, GroupRecords.Group(group, tombstone: true));
+                    tombstones.Add(GroupRecords.Group(group, tombstone: true));
                 }
+
+                if (tombstones.Count > 0)
+                {
+                    WriteInBackground(group, tombstones);
+                    tombstones = [];
+                }
+
+                partition.Remove(group);
+            }
+
+            if (tombstones.Count > 0)
+            {
+                WriteInBackground(group, tombstones);
             }
         }
     }

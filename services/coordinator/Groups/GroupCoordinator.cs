@@ -1,5 +1,4 @@
 using Aspire.Kafka.Protocol;
-using Aspire.Kafka.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,13 +10,17 @@ namespace Aspire.Kafka.Coordinator.Groups;
 /// expiry) as a deterministic state machine. Every call takes the current time in ms; the
 /// service calls <see cref="Tick"/> periodically with the clock, tests with the time they want.
 /// Answers that wait for others (a join waiting for the rebalance, a follower's sync waiting for
-/// the leader) are tasks completed by later calls.
+/// the leader) are tasks completed by later calls. It works on domain types (Groups/GroupRequests.cs);
+/// Apis/ApiNN*.cs translate the wire. A group is read and changed under the lock of its
+/// <c>__consumer_offsets</c> partition only (<see cref="GroupPartition"/>), and its records are
+/// queued to that partition's <see cref="PartitionAppender"/> under the same lock, so they reach the
+/// log in the order they were decided.
 /// </summary>
 public sealed partial class GroupCoordinator
 {
     private readonly GroupMetadataManager _manager;
     private readonly ILogger _logger;
-    private readonly List<(int Partition, List<GroupLogRecord> Records)> _deferredWrites = [];
+    private readonly Lock _expiryGate = new();
     private long _nextOffsetExpiryCheckMs = long.MinValue;
 
     public GroupCoordinator(GroupMetadataManager manager, ILogger<GroupCoordinator>? logger = null)
@@ -36,81 +39,93 @@ public sealed partial class GroupCoordinator
     /// <summary>Partition offsets committed (written and visible), for metrics.</summary>
     public long OffsetsCommitted => Interlocked.Read(ref _offsetsCommitted);
 
+    /// <summary>Appends to <c>__consumer_offsets</c> (each one Produce with acks=all), for metrics.</summary>
+    public long LogAppends => _manager.Writes.Appends;
+
+    /// <summary>Writes (offset commits, group records…) those appends carried: more than <see cref="LogAppends"/> when writes were batched.</summary>
+    public long LogWrites => _manager.Writes.Writes;
+
     private long _rebalances;
     private long _offsetsCommitted;
 
     /// <summary>Groups by state and the number of members, for metrics.</summary>
     public (IReadOnlyDictionary<GroupState, int> Groups, int Members) Snapshot()
     {
-        lock (Gate)
+        var states = new Dictionary<GroupState, int>();
+        int members = 0;
+        foreach (GroupPartition p in _manager.Partitions)
         {
-            IReadOnlyList<GroupMetadata> groups = _manager.Groups;
-            return (groups.GroupBy(g => g.State).ToDictionary(g => g.Key, g => g.Count()), groups.Sum(g => g.Members.Count));
+            lock (p.Gate)
+            {
+                foreach (GroupMetadata g in p.Groups)
+                {
+                    states[g.State] = states.GetValueOrDefault(g.State) + 1;
+                    members += g.Members.Count;
+                }
+            }
         }
+
+        return (states, members);
     }
 
     private GroupConfig Config => _manager.Config;
 
-    private Lock Gate => _manager.Gate;
+    /// <summary>
+    /// Runs <paramref name="operation"/> under the lock of <paramref name="groupId"/>'s partition
+    /// (<paramref name="unowned"/> when this node does not own it), then starts the partition's
+    /// queued writes.
+    /// </summary>
+    private T OnGroup<T>(string groupId, Func<ErrorCode, T> unowned, Func<GroupPartition, T> operation)
+    {
+        GroupPartition? partition = _manager.PartitionOf(groupId);
+        if (partition is null)
+        {
+            return unowned(ErrorCode.NotCoordinator);
+        }
+
+        T result;
+        lock (partition.Gate)
+        {
+            ErrorCode state = partition.State;
+            result = state == ErrorCode.None ? operation(partition) : unowned(state);
+        }
+
+        partition.Appender.Flush();
+        return result;
+    }
 
     // ---------------------------------------------------------------- JoinGroup
 
-    /// <summary>
-    /// JoinGroup. <paramref name="version"/> decides KIP-394 (v4+: a new dynamic member first gets
-    /// MEMBER_ID_REQUIRED with its id) and the rebalance timeout (v0: the session timeout).
-    /// </summary>
-    public Task<JoinGroupResult> JoinGroupAsync(JoinGroupRequest request, short version, string clientId, string clientHost, long nowMs)
+    /// <summary>JoinGroup (<see cref="JoinGroupArgs.RequireKnownMemberId"/>: KIP-394's MEMBER_ID_REQUIRED round for a new dynamic member).</summary>
+    public Task<JoinGroupResult> JoinGroupAsync(JoinGroupArgs join, long nowMs)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        Task<JoinGroupResult> answer;
-        GroupLogRecord? persist = null;
-        GroupMetadata? persistGroup = null;
-        lock (Gate)
-        {
-            answer = Join(request, version, clientId, clientHost, nowMs, ref persist, ref persistGroup);
-        }
-
-        FlushDeferredWrites();
-        return persist is not null && persistGroup is not null ? PersistThenAnswerAsync(answer, persistGroup.Partition, persist) : answer;
-    }
-
-    private async Task<JoinGroupResult> PersistThenAnswerAsync(Task<JoinGroupResult> answer, int partition, GroupLogRecord persist)
-    {
-        JoinGroupResult ready = await answer.ConfigureAwait(false);
-        ErrorCode error = await AppendAsync(partition, [persist]).ConfigureAwait(false);
-        return error == ErrorCode.None ? ready : JoinGroupResult.Failed(error, ready.MemberId);
-    }
-
-    private Task<JoinGroupResult> Join(JoinGroupRequest request, short version, string clientId, string clientHost, long nowMs,
-        ref GroupLogRecord? persist, ref GroupMetadata? persistGroup)
-    {
-        string groupId = request.GroupId;
-        string memberId = request.MemberId ?? "";
-        List<GroupProtocol> protocols = [.. request.Protocols.Select(p => new GroupProtocol(p.Name, p.Metadata))];
-        int rebalanceTimeoutMs = version == 0 || request.RebalanceTimeoutMs < 0 ? request.SessionTimeoutMs : request.RebalanceTimeoutMs;
+        ArgumentNullException.ThrowIfNull(join);
+        string groupId = join.GroupId;
         if (string.IsNullOrEmpty(groupId))
         {
-            return Reject(ErrorCode.InvalidGroupId, memberId, "JoinGroup without a group id");
+            return Reject(ErrorCode.InvalidGroupId, join.MemberId, "JoinGroup without a group id");
         }
 
         if (groupId == GroupRecords.ClaimGroupId)
         {
-            return Reject(ErrorCode.InvalidGroupId, memberId, $"JoinGroup for the reserved group id {GroupRecords.ClaimGroupId}");
+            return Reject(ErrorCode.InvalidGroupId, join.MemberId, $"JoinGroup for the reserved group id {GroupRecords.ClaimGroupId}");
         }
 
-        ErrorCode ownership = _manager.CheckOwnership(groupId);
-        if (ownership != ErrorCode.None)
-        {
-            return Task.FromResult(JoinGroupResult.Failed(ownership, memberId));
-        }
+        return OnGroup(groupId, error => Task.FromResult(JoinGroupResult.Failed(error, join.MemberId)), partition => Join(partition, join, nowMs));
+    }
 
-        if (request.SessionTimeoutMs < Config.MinSessionTimeoutMs || request.SessionTimeoutMs > Config.MaxSessionTimeoutMs)
+    private Task<JoinGroupResult> Join(GroupPartition partition, JoinGroupArgs join, long nowMs)
+    {
+        string groupId = join.GroupId;
+        string memberId = join.MemberId;
+        IReadOnlyList<GroupProtocol> protocols = join.Protocols;
+        if (join.SessionTimeoutMs < Config.MinSessionTimeoutMs || join.SessionTimeoutMs > Config.MaxSessionTimeoutMs)
         {
             return Reject(ErrorCode.InvalidSessionTimeout, memberId,
-                $"JoinGroup of {groupId} asks for session timeout {request.SessionTimeoutMs} ms, outside [{Config.MinSessionTimeoutMs}, {Config.MaxSessionTimeoutMs}]");
+                $"JoinGroup of {groupId} asks for session timeout {join.SessionTimeoutMs} ms, outside [{Config.MinSessionTimeoutMs}, {Config.MaxSessionTimeoutMs}]");
         }
 
-        GroupMetadata? group = _manager.Get(groupId);
+        GroupMetadata? group = partition.Get(groupId);
         if (group is null)
         {
             if (memberId.Length > 0)
@@ -118,12 +133,12 @@ public sealed partial class GroupCoordinator
                 return Reject(ErrorCode.UnknownMemberId, memberId, $"JoinGroup of {groupId} by member {memberId}: the group does not exist");
             }
 
-            if (request.ProtocolType.Length == 0 || protocols.Count == 0)
+            if (join.ProtocolType.Length == 0 || protocols.Count == 0)
             {
                 return Reject(ErrorCode.InconsistentGroupProtocol, memberId, $"JoinGroup of {groupId} without a protocol type or protocols");
             }
 
-            group = _manager.GetOrCreate(groupId, nowMs);
+            group = partition.GetOrCreate(groupId, nowMs);
         }
 
         if (group.State == GroupState.Dead)
@@ -131,23 +146,22 @@ public sealed partial class GroupCoordinator
             return Task.FromResult(JoinGroupResult.Failed(ErrorCode.CoordinatorNotAvailable, memberId));
         }
 
-        if (!group.SupportsProtocols(request.ProtocolType, protocols))
+        if (!group.SupportsProtocols(join.ProtocolType, protocols))
         {
             return Reject(ErrorCode.InconsistentGroupProtocol, memberId,
-                $"JoinGroup of {groupId}: protocol type {request.ProtocolType} / [{string.Join(',', protocols.Select(p => p.Name))}] does not fit the group's members");
+                $"JoinGroup of {groupId}: protocol type {join.ProtocolType} / [{string.Join(',', protocols.Select(p => p.Name))}] does not fit the group's members");
         }
 
-        var join = new JoinArgs(memberId, request.GroupInstanceId, clientId, clientHost, rebalanceTimeoutMs, request.SessionTimeoutMs, request.ProtocolType, protocols);
+        var args = new JoinArgs(memberId, join.GroupInstanceId, join.ClientId, join.ClientHost, join.RebalanceTimeoutMs, join.SessionTimeoutMs, join.ProtocolType, protocols);
         return memberId.Length == 0
-            ? JoinUnknownMember(group, join, requireKnownMemberId: version >= 4, nowMs, ref persist, ref persistGroup)
-            : JoinKnownMember(group, join, nowMs);
+            ? JoinUnknownMember(group, args, join.RequireKnownMemberId, nowMs)
+            : JoinKnownMember(group, args, nowMs);
     }
 
     private sealed record JoinArgs(string MemberId, string? GroupInstanceId, string ClientId, string ClientHost, int RebalanceTimeoutMs, int SessionTimeoutMs,
         string ProtocolType, IReadOnlyList<GroupProtocol> Protocols);
 
-    private Task<JoinGroupResult> JoinUnknownMember(GroupMetadata group, JoinArgs join, bool requireKnownMemberId, long nowMs,
-        ref GroupLogRecord? persist, ref GroupMetadata? persistGroup)
+    private Task<JoinGroupResult> JoinUnknownMember(GroupMetadata group, JoinArgs join, bool requireKnownMemberId, long nowMs)
     {
         string newMemberId = $"{join.ClientId}-{Guid.NewGuid()}";
         if (join.GroupInstanceId is { } instanceId && group.StaticMembers.TryGetValue(instanceId, out string? oldMemberId) && group.Members.ContainsKey(oldMemberId))
@@ -167,10 +181,9 @@ public sealed partial class GroupCoordinator
             _logger.LogInformation("Static member {Instance} of group {Group} rejoined as {New} (was {Old}).", instanceId, group.GroupId, newMemberId, oldMemberId);
             if (group.State == GroupState.Stable && member.Matches(join.Protocols))
             {
-                // Same subscription: no rebalance; it gets the current generation back.
-                persist = GroupRecords.Group(group);
-                persistGroup = group;
-                return Task.FromResult(CurrentGeneration(group, newMemberId, skipAssignment: true));
+                // Same subscription: no rebalance; it gets the current generation back once the
+                // group with its new member id is written.
+                return AnswerWhenWrittenAsync(Write(group, [GroupRecords.Group(group)]), CurrentGeneration(group, newMemberId, skipAssignment: true));
             }
 
             return UpdateMemberAndRebalance(group, member, join.Protocols, nowMs, "a static member rejoined with new metadata");
@@ -189,6 +202,12 @@ public sealed partial class GroupCoordinator
         }
 
         return AddMemberAndRebalance(group, join with { MemberId = newMemberId }, nowMs);
+    }
+
+    private static async Task<JoinGroupResult> AnswerWhenWrittenAsync(Task<ErrorCode> written, JoinGroupResult ready)
+    {
+        ErrorCode error = await written.ConfigureAwait(false);
+        return error == ErrorCode.None ? ready : JoinGroupResult.Failed(error, ready.MemberId);
     }
 
     private Task<JoinGroupResult> JoinKnownMember(GroupMetadata group, JoinArgs join, long nowMs)
@@ -333,7 +352,7 @@ public sealed partial class GroupCoordinator
             group.ProtocolName = null;
             group.LeaderId = null;
             group.TransitionTo(GroupState.Empty, nowMs);
-            Defer(group.Partition, GroupRecords.Group(group));
+            WriteInBackground(group, [GroupRecords.Group(group)]);
             _logger.LogInformation("Group {Group} is empty in generation {Generation}.", group.GroupId, group.GenerationId);
             return;
         }
@@ -369,67 +388,49 @@ public sealed partial class GroupCoordinator
 
     // ---------------------------------------------------------------- SyncGroup
 
-    public Task<SyncGroupResult> SyncGroupAsync(SyncGroupRequest request, long nowMs)
+    public Task<SyncGroupResult> SyncGroupAsync(SyncGroupArgs request, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Task<SyncGroupResult> answer;
-        GroupMetadata? group;
-        GroupLogRecord? persist = null;
-        int generation = -1;
-        lock (Gate)
-        {
-            group = _manager.Get(request.GroupId);
-            answer = Sync(request, group, nowMs, ref persist, ref generation);
-        }
-
-        return persist is not null && group is not null ? StoreAssignmentAsync(answer, group, persist, generation, nowMs) : answer;
+        return OnGroup(request.GroupId, error => Task.FromResult(SyncGroupResult.Failed(error)), partition => Sync(request, partition.Get(request.GroupId), nowMs));
     }
 
-    /// <summary>The leader's assignment is written (acks=all) before any member sees it; a failed write fails the syncs and restarts the rebalance.</summary>
-    private async Task<SyncGroupResult> StoreAssignmentAsync(Task<SyncGroupResult> answer, GroupMetadata group, GroupLogRecord persist, int generation, long nowMs)
+    /// <summary>
+    /// The leader's assignment is written (acks=all) before any member sees it; a failed write fails
+    /// the syncs and restarts the rebalance. Runs under the partition's lock when the write ended.
+    /// </summary>
+    private void AssignmentWritten(GroupMetadata group, int generation, ErrorCode error, long nowMs)
     {
-        ErrorCode error = await AppendAsync(group.Partition, [persist]).ConfigureAwait(false);
-        lock (Gate)
+        if (group.Owner is not { } partition || !partition.IsCurrent(group) || group.State != GroupState.CompletingRebalance || group.GenerationId != generation)
         {
-            if (_manager.IsCurrent(group) && group.State == GroupState.CompletingRebalance && group.GenerationId == generation)
+            return;
+        }
+
+        if (error == ErrorCode.None)
+        {
+            group.TransitionTo(GroupState.Stable, nowMs);
+            foreach (MemberMetadata m in group.Members.Values)
             {
-                if (error == ErrorCode.None)
-                {
-                    group.TransitionTo(GroupState.Stable, nowMs);
-                    foreach (MemberMetadata m in group.Members.Values)
-                    {
-                        m.AwaitingSync?.TrySetResult(new SyncGroupResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, m.Assignment));
-                        m.AwaitingSync = null;
-                    }
-
-                    _logger.LogInformation("Group {Group} is stable in generation {Generation}.", group.GroupId, generation);
-                }
-                else
-                {
-                    foreach (MemberMetadata m in group.Members.Values)
-                    {
-                        m.Assignment = [];
-                        m.AwaitingSync?.TrySetResult(SyncGroupResult.Failed(error));
-                        m.AwaitingSync = null;
-                    }
-
-                    PrepareRebalance(group, nowMs, $"storing the assignment failed with {error}");
-                }
+                m.AwaitingSync?.TrySetResult(new SyncGroupResult(ErrorCode.None, group.ProtocolType, group.ProtocolName, m.Assignment));
+                m.AwaitingSync = null;
             }
-        }
 
-        FlushDeferredWrites();
-        return await answer.ConfigureAwait(false);
+            _logger.LogInformation("Group {Group} is stable in generation {Generation}.", group.GroupId, generation);
+        }
+        else
+        {
+            foreach (MemberMetadata m in group.Members.Values)
+            {
+                m.Assignment = [];
+                m.AwaitingSync?.TrySetResult(SyncGroupResult.Failed(error));
+                m.AwaitingSync = null;
+            }
+
+            PrepareRebalance(group, nowMs, $"storing the assignment failed with {error}");
+        }
     }
 
-    private Task<SyncGroupResult> Sync(SyncGroupRequest request, GroupMetadata? group, long nowMs, ref GroupLogRecord? persist, ref int generation)
+    private Task<SyncGroupResult> Sync(SyncGroupArgs request, GroupMetadata? group, long nowMs)
     {
-        ErrorCode ownership = _manager.CheckOwnership(request.GroupId);
-        if (ownership != ErrorCode.None)
-        {
-            return Task.FromResult(SyncGroupResult.Failed(ownership));
-        }
-
         if (group is null || group.State == GroupState.Empty)
         {
             return RejectSync(ErrorCode.UnknownMemberId, $"SyncGroup of {request.GroupId} by {request.MemberId}: no such group or member");
@@ -475,9 +476,9 @@ public sealed partial class GroupCoordinator
                 if (member.MemberId == group.LeaderId)
                 {
                     var assignments = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-                    foreach (SyncGroupRequest.SyncGroupRequestAssignment a in request.Assignments)
+                    foreach ((string assignedMember, byte[] assignment) in request.Assignments)
                     {
-                        assignments[a.MemberId] = a.Assignment;
+                        assignments[assignedMember] = assignment;
                     }
 
                     foreach (MemberMetadata m in group.Members.Values)
@@ -485,8 +486,8 @@ public sealed partial class GroupCoordinator
                         m.Assignment = assignments.GetValueOrDefault(m.MemberId) ?? [];
                     }
 
-                    persist = GroupRecords.Group(group);
-                    generation = group.GenerationId;
+                    int generation = group.GenerationId;
+                    Write(group, [GroupRecords.Group(group)], error => AssignmentWritten(group, generation, error, nowMs));
                 }
 
                 return task;
@@ -495,54 +496,50 @@ public sealed partial class GroupCoordinator
 
     // ---------------------------------------------------------------- Heartbeat
 
-    public ErrorCode Heartbeat(HeartbeatRequest request, long nowMs)
+    public ErrorCode Heartbeat(HeartbeatArgs request, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(request);
-        lock (Gate)
+        return OnGroup(request.GroupId, error => error, partition => Heartbeat(partition, request, nowMs));
+    }
+
+    private ErrorCode Heartbeat(GroupPartition partition, HeartbeatArgs request, long nowMs)
+    {
+        GroupMetadata? group = partition.Get(request.GroupId);
+        if (group is null)
         {
-            ErrorCode ownership = _manager.CheckOwnership(request.GroupId);
-            if (ownership != ErrorCode.None)
-            {
-                return ownership;
-            }
+            return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId} by {request.MemberId}: no such group");
+        }
 
-            GroupMetadata? group = _manager.Get(request.GroupId);
-            if (group is null)
-            {
-                return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId} by {request.MemberId}: no such group");
-            }
+        if (group.State == GroupState.Dead)
+        {
+            return ErrorCode.CoordinatorNotAvailable;
+        }
 
-            if (group.State == GroupState.Dead)
-            {
-                return ErrorCode.CoordinatorNotAvailable;
-            }
+        if (group.IsStaticMemberFenced(request.MemberId, request.GroupInstanceId))
+        {
+            return Log(ErrorCode.FencedInstanceId, $"Heartbeat of {request.GroupId}: instance {request.GroupInstanceId} is now another member than {request.MemberId}");
+        }
 
-            if (group.IsStaticMemberFenced(request.MemberId, request.GroupInstanceId))
-            {
-                return Log(ErrorCode.FencedInstanceId, $"Heartbeat of {request.GroupId}: instance {request.GroupInstanceId} is now another member than {request.MemberId}");
-            }
+        if (!group.Members.TryGetValue(request.MemberId, out MemberMetadata? member))
+        {
+            return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId}: member {request.MemberId} is unknown");
+        }
 
-            if (!group.Members.TryGetValue(request.MemberId, out MemberMetadata? member))
-            {
-                return Log(ErrorCode.UnknownMemberId, $"Heartbeat of {request.GroupId}: member {request.MemberId} is unknown");
-            }
+        if (request.GenerationId != group.GenerationId)
+        {
+            return Log(ErrorCode.IllegalGeneration, $"Heartbeat of {request.GroupId} by {request.MemberId}: generation {request.GenerationId}, the group is at {group.GenerationId}");
+        }
 
-            if (request.GenerationId != group.GenerationId)
-            {
-                return Log(ErrorCode.IllegalGeneration, $"Heartbeat of {request.GroupId} by {request.MemberId}: generation {request.GenerationId}, the group is at {group.GenerationId}");
-            }
-
-            switch (group.State)
-            {
-                case GroupState.Empty:
-                    return ErrorCode.UnknownMemberId;
-                case GroupState.PreparingRebalance:
-                    member.LastHeartbeatMs = nowMs;
-                    return ErrorCode.RebalanceInProgress;
-                default:
-                    member.LastHeartbeatMs = nowMs;
-                    return ErrorCode.None;
-            }
+        switch (group.State)
+        {
+            case GroupState.Empty:
+                return ErrorCode.UnknownMemberId;
+            case GroupState.PreparingRebalance:
+                member.LastHeartbeatMs = nowMs;
+                return ErrorCode.RebalanceInProgress;
+            default:
+                member.LastHeartbeatMs = nowMs;
+                return ErrorCode.None;
         }
     }
 
@@ -552,40 +549,27 @@ public sealed partial class GroupCoordinator
     public (ErrorCode Error, IReadOnlyList<ErrorCode> Members) LeaveGroup(string groupId, IReadOnlyList<(string MemberId, string? GroupInstanceId)> members, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(members);
-        try
+        return OnGroup<(ErrorCode, IReadOnlyList<ErrorCode>)>(groupId, error => (error, [.. members.Select(_ => error)]), partition =>
         {
-            lock (Gate)
+            GroupMetadata? group = partition.Get(groupId);
+            if (group is null)
             {
-                ErrorCode ownership = _manager.CheckOwnership(groupId);
-                if (ownership != ErrorCode.None)
-                {
-                    return (ownership, [.. members.Select(_ => ownership)]);
-                }
-
-                GroupMetadata? group = _manager.Get(groupId);
-                if (group is null)
-                {
-                    return (ErrorCode.None, [.. members.Select(_ => ErrorCode.UnknownMemberId)]);
-                }
-
-                if (group.State == GroupState.Dead)
-                {
-                    return (ErrorCode.CoordinatorNotAvailable, [.. members.Select(_ => ErrorCode.CoordinatorNotAvailable)]);
-                }
-
-                var errors = new List<ErrorCode>(members.Count);
-                foreach ((string memberId, string? instanceId) in members)
-                {
-                    errors.Add(Leave(group, memberId, instanceId, nowMs));
-                }
-
-                return (ErrorCode.None, errors);
+                return (ErrorCode.None, [.. members.Select(_ => ErrorCode.UnknownMemberId)]);
             }
-        }
-        finally
-        {
-            FlushDeferredWrites();
-        }
+
+            if (group.State == GroupState.Dead)
+            {
+                return (ErrorCode.CoordinatorNotAvailable, [.. members.Select(_ => ErrorCode.CoordinatorNotAvailable)]);
+            }
+
+            var errors = new List<ErrorCode>(members.Count);
+            foreach ((string memberId, string? instanceId) in members)
+            {
+                errors.Add(Leave(group, memberId, instanceId, nowMs));
+            }
+
+            return (ErrorCode.None, errors);
+        });
     }
 
     private ErrorCode Leave(GroupMetadata group, string memberId, string? instanceId, long nowMs)
@@ -649,55 +633,75 @@ public sealed partial class GroupCoordinator
     /// <summary>Runs the timers due at <paramref name="nowMs"/>: pending-member and session expiry, join and sync deadlines, offset expiry.</summary>
     public void Tick(long nowMs)
     {
-        lock (Gate)
+        bool expireOffsets;
+        lock (_expiryGate)
         {
-            foreach (GroupMetadata group in _manager.Groups)
-            {
-                foreach (string pending in group.PendingMembers.Where(p => p.Value <= nowMs).Select(p => p.Key).ToList())
-                {
-                    group.PendingMembers.Remove(pending);
-                    _logger.LogInformation("Pending member {Member} of group {Group} did not come back in time.", pending, group.GroupId);
-                }
-
-                foreach (MemberMetadata expired in group.Members.Values.Where(m => !m.ShouldKeepAlive(nowMs, Config.NewMemberJoinTimeoutMs)).ToList())
-                {
-                    RemoveMember(group, expired.MemberId, nowMs, $"session expired ({expired.SessionTimeoutMs} ms without a heartbeat)");
-                }
-
-                if (group.State == GroupState.PreparingRebalance && nowMs >= group.JoinDeadlineMs)
-                {
-                    if (group.InInitialDelay && group.NewMemberAdded && nowMs < group.InitialDelayLimitMs)
-                    {
-                        group.NewMemberAdded = false;
-                        group.JoinDeadlineMs = Math.Min(nowMs + Config.InitialRebalanceDelayMs, group.InitialDelayLimitMs);
-                    }
-                    else
-                    {
-                        CompleteJoin(group, nowMs);
-                    }
-                }
-                else
-                {
-                    TryCompleteJoin(group, nowMs);
-                }
-
-                if (group.State == GroupState.CompletingRebalance && nowMs >= group.SyncDeadlineMs)
-                {
-                    foreach (MemberMetadata late in group.Members.Values.Where(m => !m.HasSynced).ToList())
-                    {
-                        RemoveMember(group, late.MemberId, nowMs, "did not send SyncGroup in time");
-                    }
-                }
-            }
-
-            if (nowMs >= _nextOffsetExpiryCheckMs)
+            expireOffsets = nowMs >= _nextOffsetExpiryCheckMs;
+            if (expireOffsets)
             {
                 _nextOffsetExpiryCheckMs = nowMs + Config.OffsetsRetentionCheckIntervalMs;
-                CleanupExpiredOffsets(nowMs);
             }
         }
 
-        FlushDeferredWrites();
+        foreach (GroupPartition partition in _manager.Partitions)
+        {
+            lock (partition.Gate)
+            {
+                if (partition.State == ErrorCode.None)
+                {
+                    Tick(partition, nowMs, expireOffsets);
+                }
+            }
+
+            partition.Appender.Flush();
+        }
+    }
+
+    private void Tick(GroupPartition partition, long nowMs, bool expireOffsets)
+    {
+        foreach (GroupMetadata group in partition.Groups.ToList())
+        {
+            foreach (string pending in group.PendingMembers.Where(p => p.Value <= nowMs).Select(p => p.Key).ToList())
+            {
+                group.PendingMembers.Remove(pending);
+                _logger.LogInformation("Pending member {Member} of group {Group} did not come back in time.", pending, group.GroupId);
+            }
+
+            foreach (MemberMetadata expired in group.Members.Values.Where(m => !m.ShouldKeepAlive(nowMs, Config.NewMemberJoinTimeoutMs)).ToList())
+            {
+                RemoveMember(group, expired.MemberId, nowMs, $"session expired ({expired.SessionTimeoutMs} ms without a heartbeat)");
+            }
+
+            if (group.State == GroupState.PreparingRebalance && nowMs >= group.JoinDeadlineMs)
+            {
+                if (group.InInitialDelay && group.NewMemberAdded && nowMs < group.InitialDelayLimitMs)
+                {
+                    group.NewMemberAdded = false;
+                    group.JoinDeadlineMs = Math.Min(nowMs + Config.InitialRebalanceDelayMs, group.InitialDelayLimitMs);
+                }
+                else
+                {
+                    CompleteJoin(group, nowMs);
+                }
+            }
+            else
+            {
+                TryCompleteJoin(group, nowMs);
+            }
+
+            if (group.State == GroupState.CompletingRebalance && nowMs >= group.SyncDeadlineMs)
+            {
+                foreach (MemberMetadata late in group.Members.Values.Where(m => !m.HasSynced).ToList())
+                {
+                    RemoveMember(group, late.MemberId, nowMs, "did not send SyncGroup in time");
+                }
+            }
+        }
+
+        if (expireOffsets)
+        {
+            CleanupExpiredOffsets(partition, nowMs);
+        }
     }
 
     /// <summary>A partition was unloaded: every waiting request of its groups gets <paramref name="error"/>.</summary>
@@ -727,85 +731,17 @@ public sealed partial class GroupCoordinator
         return error;
     }
 
-    private void Defer(int partition, GroupLogRecord record)
-    {
-        (int Partition, List<GroupLogRecord> Records) batch = _deferredWrites.FirstOrDefault(w => w.Partition == partition);
-        if (batch.Records is null)
-        {
-            _deferredWrites.Add((partition, [record]));
-        }
-        else
-        {
-            batch.Records.Add(record);
-        }
-    }
+    /// <summary>Queues <paramref name="records"/> of <paramref name="group"/> to its partition's writer (under the partition's lock).</summary>
+    private static Task<ErrorCode> Write(GroupMetadata group, IReadOnlyList<GroupLogRecord> records, Action<ErrorCode>? onWritten = null) =>
+        group.Owner is { } partition ? partition.Appender.Enqueue(records, onWritten) : Task.FromResult(ErrorCode.NotCoordinator);
 
-    /// <summary>Starts the writes decided under the lock (group became empty, expired offsets…); failures are logged.</summary>
-    private void FlushDeferredWrites()
-    {
-        List<(int Partition, List<GroupLogRecord> Records)> writes;
-        lock (Gate)
+    /// <summary>A write nobody waits for (the group became empty, expired offsets…): a failure is logged.</summary>
+    private void WriteInBackground(GroupMetadata group, IReadOnlyList<GroupLogRecord> records) =>
+        Write(group, records, error =>
         {
-            if (_deferredWrites.Count == 0)
+            if (error != ErrorCode.None)
             {
-                return;
+                _logger.LogWarning("Writing {Count} records of group {Group} to __consumer_offsets-{Partition} failed: {Error}.", records.Count, group.GroupId, group.Partition, error);
             }
-
-            writes = [.. _deferredWrites];
-            _deferredWrites.Clear();
-        }
-
-        foreach ((int partition, List<GroupLogRecord> records) in writes)
-        {
-            _ = WriteInBackgroundAsync(partition, records);
-        }
-    }
-
-    private async Task WriteInBackgroundAsync(int partition, List<GroupLogRecord> records)
-    {
-        ErrorCode error = await AppendAsync(partition, records).ConfigureAwait(false);
-        if (error != ErrorCode.None)
-        {
-            _logger.LogWarning("Writing {Count} records to __consumer_offsets-{Partition} failed: {Error}.", records.Count, partition, error);
-        }
-    }
-
-    /// <summary>Appends with acks=all within offsets.commit.timeout.ms; NONE, or the error the clients should see.</summary>
-    private async Task<ErrorCode> AppendAsync(int partition, IReadOnlyList<GroupLogRecord> records)
-    {
-        if (_manager.OwnedEpoch(partition) is not { } epoch)
-        {
-            return ErrorCode.NotCoordinator;
-        }
-
-        using var timeout = new CancellationTokenSource(Config.CommitTimeoutMs);
-        try
-        {
-            await _manager.Log.AppendAsync(partition, epoch, records, timeout.Token).ConfigureAwait(false);
-            lock (Gate)
-            {
-                return _manager.OwnedEpoch(partition) == epoch ? ErrorCode.None : ErrorCode.NotCoordinator;
-            }
-        }
-        catch (CoordinatorFencedException e)
-        {
-            // A newer owner wrote the partition (the controller moved it while this node could not
-            // hear it): stop serving its groups; clients look the coordinator up again.
-            _logger.LogWarning("{Message} Unloading it.", e.Message);
-            if (_manager.OwnedEpoch(partition) == epoch)
-            {
-                _manager.UnloadPartition(partition);
-            }
-
-            return ErrorCode.NotCoordinator;
-        }
-        catch (Exception e)
-        {
-            _logger.LogWarning("Appending to __consumer_offsets-{Partition} failed: {Message}", partition, e.Message);
-            lock (Gate)
-            {
-                return _manager.OwnedPartitions.Contains(partition) ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator;
-            }
-        }
-    }
+        });
 }

@@ -126,6 +126,9 @@ public sealed class GroupMetadata
     /// <summary>Its <c>__consumer_offsets</c> partition.</summary>
     public int Partition { get; }
 
+    /// <summary>The owned partition that holds it (whose lock guards it and whose writer writes its records); null outside a coordinator.</summary>
+    internal GroupPartition? Owner { get; set; }
+
     public GroupState State { get; private set; } = GroupState.Empty;
 
     public long CurrentStateTimestamp { get; private set; }

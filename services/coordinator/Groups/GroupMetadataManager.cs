@@ -7,15 +7,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Aspire.Kafka.Coordinator.Groups;
 
 /// <summary>
-/// The group and offset cache of the <c>__consumer_offsets</c> partitions this coordinator owns
-/// (Kafka's GroupMetadataManager): which partitions are owned and loaded, the groups in them,
-/// replay of a gained partition from the log, unloading a lost one, and writing records.
-/// Everything is guarded by <see cref="Gate"/>, which <see cref="GroupCoordinator"/> shares.
+/// The <c>__consumer_offsets</c> partitions this coordinator owns (Kafka's GroupMetadataManager):
+/// which are owned and loaded, replay of a gained partition from the log, unloading a lost one.
+/// Each owned partition is a <see cref="GroupPartition"/> with its own lock, its groups and its
+/// writer; the map of them has a lock of its own that is never held while a partition's is taken.
 /// </summary>
 public sealed class GroupMetadataManager
 {
-    private readonly Dictionary<int, OwnedPartition> _owned = [];
-    private readonly Dictionary<string, GroupMetadata> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, GroupPartition> _owned = [];
+    private readonly Lock _ownedGate = new();
     private readonly ILogger _logger;
 
     public GroupMetadataManager(GroupConfig config, IGroupLog log, ILogger<GroupMetadataManager>? logger = null)
@@ -24,18 +24,20 @@ public sealed class GroupMetadataManager
         Log = log;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         PartitionCount = config.OffsetsTopicPartitions;
+        Writes = new PartitionAppender.Options(log, config.CommitTimeoutMs, _logger, FencedOut);
     }
 
     public GroupConfig Config { get; }
 
     public IGroupLog Log { get; }
 
-    internal Lock Gate { get; } = new();
+    /// <summary>What every partition's writer shares (the log, the commit timeout, the append counters).</summary>
+    internal PartitionAppender.Options Writes { get; }
 
     /// <summary>Partitions of <c>__consumer_offsets</c> (from the metadata image once it has the topic).</summary>
     public int PartitionCount { get; set; }
 
-    /// <summary>Called when an owned partition's groups are dropped (lost ownership): fail their waiting requests.</summary>
+    /// <summary>Called (under the partition's lock) for each group of a partition that is unloaded: fail its waiting requests.</summary>
     internal Action<GroupMetadata>? OnGroupUnloaded { get; set; }
 
     public int PartitionFor(string groupId) => CoordinatorsImage.PartitionFor(groupId, PartitionCount);
@@ -44,7 +46,7 @@ public sealed class GroupMetadataManager
     {
         get
         {
-            lock (Gate)
+            lock (_ownedGate)
             {
                 return [.. _owned.Keys];
             }
@@ -53,50 +55,56 @@ public sealed class GroupMetadataManager
 
     public bool IsLoaded(int partition)
     {
-        lock (Gate)
+        GroupPartition? p = Partition(partition);
+        if (p is null)
         {
-            return _owned.TryGetValue(partition, out OwnedPartition? p) && p.Loaded;
+            return false;
+        }
+
+        lock (p.Gate)
+        {
+            return p.State == ErrorCode.None;
         }
     }
 
-    /// <summary>NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a group. Call under <see cref="Gate"/>.</summary>
-    internal ErrorCode CheckOwnership(string groupId)
+    /// <summary>The owned partition <paramref name="partition"/> (loaded or not); null when this node does not own it.</summary>
+    internal GroupPartition? Partition(int partition)
     {
-        if (!_owned.TryGetValue(PartitionFor(groupId), out OwnedPartition? p))
+        lock (_ownedGate)
         {
-            return ErrorCode.NotCoordinator;
+            return _owned.GetValueOrDefault(partition);
         }
-
-        return p.Loaded ? ErrorCode.None : ErrorCode.CoordinatorLoadInProgress;
     }
 
-    internal bool AnyLoading => _owned.Values.Any(p => !p.Loaded);
+    /// <summary>The owned partition of <paramref name="groupId"/>; null (NOT_COORDINATOR) when this node does not own it.</summary>
+    internal GroupPartition? PartitionOf(string groupId) => Partition(PartitionFor(groupId));
 
-    internal GroupMetadata? Get(string groupId) => _groups.GetValueOrDefault(groupId);
-
-    internal GroupMetadata GetOrCreate(string groupId, long nowMs)
+    /// <summary>Every owned partition, for the timers and ListGroups (each to be read under its own lock).</summary>
+    internal IReadOnlyList<GroupPartition> Partitions
     {
-        if (!_groups.TryGetValue(groupId, out GroupMetadata? group))
+        get
         {
-            group = new GroupMetadata(groupId, PartitionFor(groupId), nowMs);
-            _groups[groupId] = group;
+            lock (_ownedGate)
+            {
+                return [.. _owned.Values];
+            }
         }
-
-        return group;
     }
 
-    internal void RemoveGroup(GroupMetadata group)
+    /// <summary>The group <paramref name="groupId"/> as cached now (for tests and diagnostics; null when absent or not owned).</summary>
+    internal GroupMetadata? Get(string groupId)
     {
-        if (_groups.TryGetValue(group.GroupId, out GroupMetadata? current) && ReferenceEquals(current, group))
+        GroupPartition? p = PartitionOf(groupId);
+        if (p is null)
         {
-            _groups.Remove(group.GroupId);
+            return null;
+        }
+
+        lock (p.Gate)
+        {
+            return p.Unloaded ? null : p.Get(groupId);
         }
     }
-
-    /// <summary>Whether this group object is still the cached one (not unloaded or deleted meanwhile).</summary>
-    internal bool IsCurrent(GroupMetadata group) => _groups.TryGetValue(group.GroupId, out GroupMetadata? current) && ReferenceEquals(current, group);
-
-    internal IReadOnlyList<GroupMetadata> Groups => [.. _groups.Values];
 
     /// <summary>
     /// This node now owns <paramref name="partition"/> (assignment <paramref name="epoch"/>): replays it
@@ -105,16 +113,21 @@ public sealed class GroupMetadataManager
     /// </summary>
     public async Task LoadPartitionAsync(int partition, int epoch, Func<long> now, CancellationToken cancellationToken)
     {
-        var owned = new OwnedPartition(epoch);
-        lock (Gate)
+        var owned = new GroupPartition(partition, epoch, Writes);
+        GroupPartition? replaced;
+        lock (_ownedGate)
         {
-            if (_owned.TryGetValue(partition, out OwnedPartition? existing) && existing.Epoch == epoch)
+            if (_owned.TryGetValue(partition, out replaced) && replaced.Epoch == epoch)
             {
                 return;
             }
 
-            UnloadGroups(partition);
             _owned[partition] = owned;
+        }
+
+        if (replaced is not null)
+        {
+            Unload(replaced);
         }
 
         TimeSpan backoff = TimeSpan.FromMilliseconds(100);
@@ -131,14 +144,7 @@ public sealed class GroupMetadataManager
             catch (CoordinatorFencedException e)
             {
                 _logger.LogWarning("Not loading __consumer_offsets-{Partition}: {Message}", partition, e.Message);
-                lock (Gate)
-                {
-                    if (_owned.TryGetValue(partition, out OwnedPartition? current) && ReferenceEquals(current, owned))
-                    {
-                        _owned.Remove(partition);
-                    }
-                }
-
+                RemoveIfCurrent(owned);
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -146,25 +152,22 @@ public sealed class GroupMetadataManager
                 _logger.LogWarning("Loading __consumer_offsets-{Partition} failed, retrying: {Message}", partition, e.Message);
                 await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromMilliseconds(Math.Min(2000, backoff.TotalMilliseconds * 2));
-                lock (Gate)
+                if (Partition(partition) != owned)
                 {
-                    if (!_owned.TryGetValue(partition, out OwnedPartition? current) || !ReferenceEquals(current, owned))
-                    {
-                        return;
-                    }
+                    return;
                 }
 
                 continue;
             }
 
-            lock (Gate)
+            lock (owned.Gate)
             {
-                if (!_owned.TryGetValue(partition, out OwnedPartition? current) || !ReferenceEquals(current, owned))
+                if (owned.Unloaded)
                 {
                     return;
                 }
 
-                int groups = Replay(partition, records, now());
+                int groups = Replay(owned, records, now());
                 owned.Loaded = true;
                 _logger.LogInformation("Loaded __consumer_offsets-{Partition} (epoch {Epoch}): {Records} records, {Groups} groups.", partition, epoch, records.Count, groups);
                 return;
@@ -173,39 +176,65 @@ public sealed class GroupMetadataManager
     }
 
     /// <summary>The assignment epoch this node owns <paramref name="partition"/> at; null when it does not own it.</summary>
-    public int? OwnedEpoch(int partition)
-    {
-        lock (Gate)
-        {
-            return _owned.TryGetValue(partition, out OwnedPartition? p) ? p.Epoch : null;
-        }
-    }
+    public int? OwnedEpoch(int partition) => Partition(partition)?.Epoch;
 
     /// <summary>This node no longer owns <paramref name="partition"/>: its groups are dropped (their requests answered NOT_COORDINATOR).</summary>
     public void UnloadPartition(int partition)
     {
-        lock (Gate)
+        GroupPartition? removed;
+        lock (_ownedGate)
         {
-            if (_owned.Remove(partition))
+            if (!_owned.Remove(partition, out removed))
             {
-                UnloadGroups(partition);
-                _logger.LogInformation("Unloaded __consumer_offsets-{Partition}.", partition);
+                return;
+            }
+        }
+
+        Unload(removed);
+        _logger.LogInformation("Unloaded __consumer_offsets-{Partition}.", partition);
+    }
+
+    /// <summary>A write found the partition fenced by a newer owner: unload it unless it was replaced meanwhile.</summary>
+    private void FencedOut(GroupPartition partition)
+    {
+        if (RemoveIfCurrent(partition))
+        {
+            _logger.LogInformation("Unloaded __consumer_offsets-{Partition}.", partition.Id);
+        }
+    }
+
+    private bool RemoveIfCurrent(GroupPartition partition)
+    {
+        lock (_ownedGate)
+        {
+            if (!_owned.TryGetValue(partition.Id, out GroupPartition? current) || current != partition)
+            {
+                return false;
+            }
+
+            _owned.Remove(partition.Id);
+        }
+
+        Unload(partition);
+        return true;
+    }
+
+    private void Unload(GroupPartition partition)
+    {
+        lock (partition.Gate)
+        {
+            partition.Unloaded = true;
+            foreach (GroupMetadata group in partition.DropGroups())
+            {
+                group.EndRebalance("Unloaded");
+                OnGroupUnloaded?.Invoke(group);
             }
         }
     }
 
-    private void UnloadGroups(int partition)
+    private int Replay(GroupPartition owned, IReadOnlyList<GroupLogRecord> records, long nowMs)
     {
-        foreach (GroupMetadata group in _groups.Values.Where(g => g.Partition == partition).ToList())
-        {
-            _groups.Remove(group.GroupId);
-            group.EndRebalance("Unloaded");
-            OnGroupUnloaded?.Invoke(group);
-        }
-    }
-
-    private int Replay(int partition, IReadOnlyList<GroupLogRecord> records, long nowMs)
-    {
+        int partition = owned.Id;
         var offsets = new Dictionary<string, Dictionary<(string, int), CommittedOffset>>(StringComparer.Ordinal);
         var groups = new Dictionary<string, GroupMetadataValue?>(StringComparer.Ordinal);
         foreach (GroupLogRecord record in records)
@@ -288,17 +317,10 @@ public sealed class GroupMetadataManager
                 group.Offsets[o.Key] = o.Value;
             }
 
-            _groups[groupId] = group;
+            owned.Add(group);
             count++;
         }
 
         return count;
-    }
-
-    private sealed class OwnedPartition(int epoch)
-    {
-        public int Epoch { get; } = epoch;
-
-        public bool Loaded { get; set; }
     }
 }

@@ -164,12 +164,34 @@ public sealed class InMemoryGroupLog : IGroupLog
     /// <summary>When set, reads wait for it (a slow load).</summary>
     public Task? ReadGate { get; set; }
 
+    /// <summary>When set, appends wait for it before they are written (a slow round trip).</summary>
+    public Task? AppendGate { get; set; }
+
+    /// <summary>Appends complete on the thread pool, as a real log's do (concurrent writers pile up behind one another).</summary>
+    public bool CompleteAsynchronously { get; set; }
+
     public int AppendCount { get; private set; }
 
     public Task ClaimAsync(int partition, int epoch, CancellationToken cancellationToken) =>
         AppendAsync(partition, epoch, [GroupRecords.Claim()], cancellationToken);
 
     public Task AppendAsync(int partition, int epoch, IReadOnlyList<GroupLogRecord> records, CancellationToken cancellationToken)
+    {
+        if (AppendGate is { } held)
+        {
+            return AppendAfterAsync(held, partition, epoch, records, cancellationToken);
+        }
+
+        return CompleteAsynchronously ? Task.Run(() => Append(partition, epoch, records), cancellationToken) : Append(partition, epoch, records);
+    }
+
+    private async Task AppendAfterAsync(Task held, int partition, int epoch, IReadOnlyList<GroupLogRecord> records, CancellationToken cancellationToken)
+    {
+        await held.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Append(partition, epoch, records).ConfigureAwait(false);
+    }
+
+    private Task Append(int partition, int epoch, IReadOnlyList<GroupLogRecord> records)
     {
         if (AppendFailure is { } failure)
         {
