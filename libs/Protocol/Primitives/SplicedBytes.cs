@@ -12,6 +12,8 @@ namespace Aspire.Kafka.Protocol;
 /// </summary>
 public abstract class SplicedBytes : MemoryManager<byte>
 {
+    private const int ChunkSize = 64 * 1024;
+
     private byte[]? _materialized;
 
     /// <summary>How many bytes the source has.</summary>
@@ -32,7 +34,9 @@ public abstract class SplicedBytes : MemoryManager<byte>
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Length - offset);
         while (length > 0)
         {
-            Span<byte> target = output.GetSpan();
+            // Ask for up to 64 KiB at once: a pipe hands out a segment of that size (beyond its
+            // pool's 4 KiB blocks), so a large fetch is a few reads and a few large socket writes.
+            Span<byte> target = output.GetSpan(Math.Min(length, ChunkSize));
             int n = Math.Min(target.Length, length);
             CopyTo(offset, target[..n]);
             output.Advance(n);
