@@ -1,4 +1,5 @@
 using System.Net;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 
 namespace Aspire.Kafka.ServiceDefaults.Kafka;

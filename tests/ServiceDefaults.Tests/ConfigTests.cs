@@ -1,4 +1,5 @@
 using System.Collections;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.ServiceDefaults.Kafka;
 
@@ -14,7 +15,7 @@ public sealed class ConfigTests : IDisposable
 
     private static ConfigDef Definition() => ServiceDefaultsConfig.Create().Merge(new ConfigDef()
         .Define("log.dirs", ConfigType.List, "/tmp/kafka-logs", Importance.High, "Log directories.")
-        .Define("num.partitions", ConfigType.Int, 1, Configuration.Range.AtLeast(1), Importance.Medium, "Default partitions.")
+        .Define("num.partitions", ConfigType.Int, 1, Config.Range.AtLeast(1), Importance.Medium, "Default partitions.")
         .Define("log.retention.ms", ConfigType.Long, 604800000L, Importance.Medium, "Retention.")
         .Define("auto.create.topics.enable", ConfigType.Boolean, true, Importance.High, "Auto-create topics.")
         .Define("log.cleanup.policy", ConfigType.List, "delete", ValidList.In("delete", "compact"), Importance.Medium, "Cleanup.")
