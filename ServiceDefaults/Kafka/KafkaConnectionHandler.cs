@@ -203,7 +203,24 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
     /// first wait (Kafka's request handler threads hand a waiting request to a purgatory the same
     /// way), so a long-poll fetch or an acks=all produce does not hold a slot while it waits.
     /// </summary>
-    private async ValueTask<bool> HandleWithIoSlotAsync(KafkaConnectionContext context, ReadOnlyMemory<byte> request, KafkaWriter response, CancellationToken cancellationToken)
+    private ValueTask<bool> HandleWithIoSlotAsync(KafkaConnectionContext context, ReadOnlyMemory<byte> request, KafkaWriter response, CancellationToken cancellationToken)
+    {
+        if (!_ioSlots.Wait(0))
+        {
+            return WaitForIoSlotAsync(context, request, response, cancellationToken);
+        }
+
+        try
+        {
+            return _handler.HandleAsync(context, request, response, cancellationToken);
+        }
+        finally
+        {
+            _ioSlots.Release();
+        }
+    }
+
+    private async ValueTask<bool> WaitForIoSlotAsync(KafkaConnectionContext context, ReadOnlyMemory<byte> request, KafkaWriter response, CancellationToken cancellationToken)
     {
         await _ioSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         ValueTask<bool> handling;
