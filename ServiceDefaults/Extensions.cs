@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.ServiceDefaults.Hosting;
 using Aspire.Kafka.ServiceDefaults.Logging;
@@ -77,7 +78,7 @@ public static class AspireKafkaServiceDefaultsExtensions
         {
             ConfigDef definition = options.Config is null ? ServiceDefaultsConfig.Create() : ServiceDefaultsConfig.Create().Merge(options.Config);
             config = KafkaConfigLoader.Load(definition, options.Args ?? Environment.GetCommandLineArgs().Skip(1).ToArray());
-            listeners = KafkaListener.Parse(config.GetList(ServiceDefaultsConfig.Listeners), config.GetString(ServiceDefaultsConfig.ListenerSecurityProtocolMap)!);
+            listeners = KafkaListener.Parse(config.GetList(ServiceDefaultsConfig.Listeners), ServiceDefaultsConfig.EffectiveSecurityProtocolMap(config));
             http = ParseHttpListener(config.GetString(ServiceDefaultsConfig.HttpListener)!);
         }
         catch (ConfigException e) when (options.ExitOnConfigError)
@@ -115,6 +116,8 @@ public static class AspireKafkaServiceDefaultsExtensions
                 TimeSpan.FromMilliseconds(config.GetLong(ServiceDefaultsConfig.ShutdownTimeoutMs))));
         }
 
+        // num.network.threads: the socket transport's I/O loops.
+        builder.WebHost.UseSockets(o => o.IOQueueCount = config.GetInt(ServiceDefaultsConfig.NumNetworkThreads));
         // The Kafka listeners parsed above are served by libs/Server's socket server
         // (AddKafkaServer), which binds them on this same Kestrel.
         builder.WebHost.ConfigureKestrel(kestrel => ListenOn(kestrel, http.Host, http.Port, _ => { }));
@@ -144,6 +147,11 @@ public static class AspireKafkaServiceDefaultsExtensions
             logger.LogInformation("{Service} started: http {Http}, listeners {Listeners}",
                 identity.ServiceName, config.GetString(ServiceDefaultsConfig.HttpListener),
                 config.GetList(ServiceDefaultsConfig.Listeners) is { Count: > 0 } l ? string.Join(',', l) : "(none)");
+            foreach (string note in config.SettingsWithoutEffect())
+            {
+                logger.LogInformation("{Note}", note);
+            }
+
             if (logger.IsEnabled(LogLevel.Debug))
             {
                 logger.LogDebug("{Service} configuration: {Config}", identity.ServiceName, string.Join(", ", config.Describe()));

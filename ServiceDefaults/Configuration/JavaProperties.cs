@@ -1,3 +1,4 @@
+using Aspire.Kafka.Config;
 using System.Globalization;
 using System.Text;
 

@@ -1,3 +1,4 @@
+using Aspire.Kafka.Config;
 using System.Collections.ObjectModel;
 
 namespace Aspire.Kafka.ServiceDefaults.Configuration;
@@ -64,7 +65,14 @@ public sealed class KafkaConfig
     /// <summary>The effective configuration as <c>key=value</c> lines, passwords hidden (for the start-up log).</summary>
     public IEnumerable<string> Describe() =>
         _values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv =>
-            $"{kv.Key} = {(Definition[kv.Key].Type == ConfigType.Password && kv.Value is not null ? "[hidden]" : ConfigException.Show(kv.Value))}");
+            $"{kv.Key} = {(Definition[kv.Key].Type == ConfigType.Password && kv.Value is not null ? "[hidden]" : (ConfigDef.Format(kv.Value) ?? "null"))}");
+
+    /// <summary>One sentence per key that was given a value but has no effect in this service (Kafka knows it; the reason says why), for the start-up log.</summary>
+    public IEnumerable<string> SettingsWithoutEffect() =>
+        Definition.KeysWithoutEffect
+            .Where(k => _sources[k.Name] != ConfigSource.Default)
+            .OrderBy(k => k.Name, StringComparer.Ordinal)
+            .Select(k => $"{k.Name} is accepted but has no effect here: {k.NoEffectReason}.");
 
     private T Typed<T>(string key, ConfigType type)
     {

@@ -1,3 +1,4 @@
+using Aspire.Kafka.Config;
 using System.Collections;
 
 namespace Aspire.Kafka.ServiceDefaults.Configuration;

@@ -1,4 +1,5 @@
 using System.Net;
+using Aspire.Kafka.Config;
 
 namespace Aspire.Kafka.ServiceDefaults.Configuration;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Protocol.MetadataRecords;
@@ -77,7 +78,7 @@ public sealed class ConfigurationControlManager
             chain.Add((key.Name, topicValue, ConfigSource.DynamicTopicConfig));
         }
 
-        foreach (ConfigSynonym synonym in key.Synonyms ?? [])
+        foreach (ConfigSynonym synonym in key.Synonyms)
         {
             if (brokerId is { } id && image.Configs.Get(ConfigResource.Broker(id), synonym.Name) is { } perBroker)
             {
@@ -85,7 +86,7 @@ public sealed class ConfigurationControlManager
             }
         }
 
-        foreach (ConfigSynonym synonym in key.Synonyms ?? [])
+        foreach (ConfigSynonym synonym in key.Synonyms)
         {
             if (image.Configs.Get(ConfigResource.ClusterDefault, synonym.Name) is { } clusterDefault)
             {
@@ -93,7 +94,7 @@ public sealed class ConfigurationControlManager
             }
         }
 
-        foreach (ConfigSynonym synonym in key.Synonyms ?? [])
+        foreach (ConfigSynonym synonym in key.Synonyms)
         {
             if (_static.TryGetValue(synonym.Name, out string? staticValue))
             {
@@ -101,7 +102,7 @@ public sealed class ConfigurationControlManager
             }
         }
 
-        chain.Add((key.Name, key.DefaultValue, ConfigSource.DefaultConfig));
+        chain.Add((key.Name, key.DefaultString, ConfigSource.DefaultConfig));
         return new ConfigEntry(key.Name, chain[0].Value, chain[0].Source, false, key.Type, key.Documentation, chain);
     }
 
@@ -128,7 +129,7 @@ public sealed class ConfigurationControlManager
             chain.Add((key.Name, staticValue, ConfigSource.StaticBrokerConfig));
         }
 
-        chain.Add((key.Name, key.DefaultValue, ConfigSource.DefaultConfig));
+        chain.Add((key.Name, key.DefaultString, ConfigSource.DefaultConfig));
         return new ConfigEntry(key.Name, chain[0].Value, chain[0].Source, !key.DynamicallyUpdatable, key.Type, key.Documentation, chain);
     }
 
@@ -233,7 +234,7 @@ public sealed class ConfigurationControlManager
                         return new ApiError(Errors.InvalidConfig, $"Can't {(AlterConfigOp)c.ConfigOperation switch { AlterConfigOp.Append => "APPEND", _ => "SUBTRACT" }} to key {c.Name} because its type is not LIST.");
                     }
 
-                    List<string> items = [.. (current.GetValueOrDefault(c.Name) ?? key?.DefaultValue ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
+                    List<string> items = [.. (current.GetValueOrDefault(c.Name) ?? key?.DefaultString ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
                     string[] operand = (c.Value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
                     if ((AlterConfigOp)c.ConfigOperation == AlterConfigOp.Append)
                     {

@@ -1,5 +1,5 @@
-using Aspire.Kafka.ServiceDefaults.Configuration;
-using Range = Aspire.Kafka.ServiceDefaults.Configuration.Range;
+using Aspire.Kafka.Config;
+using Range = Aspire.Kafka.Config.Range;
 
 namespace Aspire.Kafka.Node;
 
@@ -28,25 +28,29 @@ public static class NodeConfig
     public const string MaxRecordBytesBetweenSnapshots = "metadata.log.max.record.bytes.between.snapshots";
     public const string MaxSnapshotIntervalMs = "metadata.log.max.snapshot.interval.ms";
 
+    /// <summary>
+    /// The node keys. Those a controller reads too (quorum, snapshots, log.dirs, topic defaults)
+    /// are the shared declarations of <see cref="ServerConfigs"/>; Kafka's sample
+    /// broker.properties keys for internal topics this cluster does not have are accepted without
+    /// effect (each says why).
+    /// </summary>
     public static ConfigDef Create() => new ConfigDef()
-        .Define(QuorumVoters, ConfigType.List, Importance.High, "The controller quorum's voters: id@host:port,… (required).")
-        .Define(ControllerListenerNames, ConfigType.List, "CONTROLLER", Importance.Medium, "The controllers' listener name (informational for non-controllers).")
-        .Define(AdvertisedListeners, ConfigType.List, "", Importance.High,
-            "Listeners registered with the controller and handed to clients (NAME://host:port,…); empty = listeners, with 0.0.0.0 replaced by localhost.")
+        .Define(ServerConfigs.QuorumVoters)
+        .Define(ServerConfigs.ControllerListenerNames with { NoEffectReason = "a broker or coordinator reaches the controllers at the addresses in controller.quorum.voters" })
+        .Define(ServerConfigs.AdvertisedListeners)
         .Define(InterBrokerListenerName, ConfigType.String, "", Importance.Medium, "The listener other nodes use to reach this one; empty = the first listener.")
         .Define(Rack, ConfigType.String, "", Importance.Medium, "The rack of this node (empty: none).")
-        .Define(LogDirs, ConfigType.List, "/tmp/kafka-logs", Importance.High, "The data directories; the first holds meta.properties (cluster id).")
-        .Define(HeartbeatIntervalMs, ConfigType.Long, 2000L, Range.AtLeast(1), Importance.Medium, "How often this node heartbeats to the active controller.")
-        .Define(QuorumRequestTimeoutMs, ConfigType.Int, 2000, Range.AtLeast(1), Importance.Medium, "How long a request to a controller is waited for.")
-        .Define(QuorumFetchTimeoutMs, ConfigType.Int, 2000, Range.AtLeast(1), Importance.Medium, "How long without a metadata fetch answer before this node asks the voters for the leader again.")
-        .Define(QuorumRetryBackoffMs, ConfigType.Int, 20, Range.AtLeast(1), Importance.Low, "Backoff between retries of requests to the controllers.")
-        .Define(AutoCreateTopicsEnable, ConfigType.Boolean, true, Importance.High, "Whether a Metadata request for an unknown topic creates it (num.partitions, default.replication.factor).")
-        .Define(NumPartitions, ConfigType.Int, 1, Range.AtLeast(1), Importance.Medium, "Partitions of an auto-created topic.")
-        .Define(DefaultReplicationFactor, ConfigType.Short, (short)1, Range.AtLeast(1), Importance.Medium, "Replication factor of an auto-created topic.")
+        .Define(ServerConfigs.LogDirs)
+        .Define(ServerConfigs.BrokerHeartbeatIntervalMs)
+        .Define(ServerConfigs.QuorumRequestTimeoutMs)
+        .Define(ServerConfigs.QuorumFetchTimeoutMs)
+        .Define(ServerConfigs.QuorumRetryBackoffMs)
+        .Define(ServerConfigs.AutoCreateTopicsEnable)
+        .Define(ServerConfigs.NumPartitions)
+        .Define(ServerConfigs.DefaultReplicationFactor)
         .Define(ControlledShutdownTimeoutMs, ConfigType.Long, 30000L, Range.AtLeast(0), Importance.Medium,
             "At SIGTERM, how long this node waits for the controller to move its leaderships away before it stops anyway.")
-        .Define(MaxRecordBytesBetweenSnapshots, ConfigType.Long, 20L * 1024 * 1024, Range.AtLeast(1), Importance.High,
-            "Bytes of applied metadata records after which this node snapshots its metadata image and drops the log entries below it (it keeps the log in memory).")
-        .Define(MaxSnapshotIntervalMs, ConfigType.Long, 3_600_000L, Range.AtLeast(0), Importance.High,
-            "Longest time between this node's metadata snapshots while new records were applied (0: only by bytes).");
+        .Define(ServerConfigs.MaxRecordBytesBetweenSnapshots)
+        .Define(ServerConfigs.MaxSnapshotIntervalMs)
+        .Merge(ServerConfigs.InternalTopicsWithoutEffect);
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Aspire.Kafka.Config;
+using Range = Aspire.Kafka.Config.Range;
 
 namespace Aspire.Kafka.Storage;
 
@@ -18,63 +20,87 @@ public enum MessageTimestampType
 }
 
 /// <summary>
-/// Per-log configuration with Kafka's defaults. Topic-level names in the comments; the broker
-/// defaults (log.*) map onto the same fields through <see cref="FromProperties"/>.
+/// Per-log configuration (Kafka's LogConfig). Each field's topic key and its broker-level
+/// synonyms (log.*) are declared once, in <see cref="TopicConfigDef"/> and
+/// <see cref="ServerConfigDef"/>; the defaults below are read from there, and
+/// <see cref="FromProperties"/> parses through them.
 /// </summary>
 public sealed record LogConfig
 {
     public const long Unlimited = -1;
 
-    /// <summary>segment.bytes / log.segment.bytes (1 GiB).</summary>
-    public int SegmentBytes { get; init; } = 1024 * 1024 * 1024;
+    public const string SegmentBytesConfig = "segment.bytes";
+    public const string SegmentMsConfig = "segment.ms";
+    public const string SegmentJitterMsConfig = "segment.jitter.ms";
+    public const string SegmentIndexBytesConfig = "segment.index.bytes";
+    public const string IndexIntervalBytesConfig = "index.interval.bytes";
+    public const string RetentionMsConfig = "retention.ms";
+    public const string RetentionBytesConfig = "retention.bytes";
+    public const string CleanupPolicyConfig = "cleanup.policy";
+    public const string DeleteRetentionMsConfig = "delete.retention.ms";
+    public const string MinCleanableDirtyRatioConfig = "min.cleanable.dirty.ratio";
+    public const string MinCompactionLagMsConfig = "min.compaction.lag.ms";
+    public const string MaxCompactionLagMsConfig = "max.compaction.lag.ms";
+    public const string FlushMessagesConfig = "flush.messages";
+    public const string FlushMsConfig = "flush.ms";
+    public const string FileDeleteDelayMsConfig = "file.delete.delay.ms";
+    public const string MessageTimestampTypeConfig = "message.timestamp.type";
+    public const string MaxMessageBytesConfig = "max.message.bytes";
+    public const string PreallocateConfig = "preallocate";
+    public const string MinInSyncReplicasConfig = "min.insync.replicas";
+    public const string CompressionTypeConfig = "compression.type";
+    public const string UncleanLeaderElectionEnableConfig = "unclean.leader.election.enable";
 
-    /// <summary>segment.ms / log.roll.ms / log.roll.hours (7 days).</summary>
-    public long SegmentMs { get; init; } = 7L * 24 * 60 * 60 * 1000;
+    /// <summary>segment.bytes / log.segment.bytes.</summary>
+    public int SegmentBytes { get; init; } = Default<int>(SegmentBytesConfig);
 
-    /// <summary>segment.jitter.ms / log.roll.jitter.ms (0).</summary>
-    public long SegmentJitterMs { get; init; }
+    /// <summary>segment.ms / log.roll.ms / log.roll.hours.</summary>
+    public long SegmentMs { get; init; } = Default<long>(SegmentMsConfig);
 
-    /// <summary>segment.index.bytes / log.index.size.max.bytes (10 MiB).</summary>
-    public int MaxIndexSize { get; init; } = 10 * 1024 * 1024;
+    /// <summary>segment.jitter.ms / log.roll.jitter.ms / log.roll.jitter.hours.</summary>
+    public long SegmentJitterMs { get; init; } = Default<long>(SegmentJitterMsConfig);
 
-    /// <summary>index.interval.bytes / log.index.interval.bytes (4096).</summary>
-    public int IndexIntervalBytes { get; init; } = 4096;
+    /// <summary>segment.index.bytes / log.index.size.max.bytes.</summary>
+    public int MaxIndexSize { get; init; } = Default<int>(SegmentIndexBytesConfig);
 
-    /// <summary>retention.ms / log.retention.ms|minutes|hours (7 days); -1 keeps forever.</summary>
-    public long RetentionMs { get; init; } = 7L * 24 * 60 * 60 * 1000;
+    /// <summary>index.interval.bytes / log.index.interval.bytes.</summary>
+    public int IndexIntervalBytes { get; init; } = Default<int>(IndexIntervalBytesConfig);
+
+    /// <summary>retention.ms / log.retention.ms|minutes|hours; -1 keeps forever.</summary>
+    public long RetentionMs { get; init; } = Default<long>(RetentionMsConfig);
 
     /// <summary>retention.bytes / log.retention.bytes (-1: no size limit).</summary>
-    public long RetentionBytes { get; init; } = Unlimited;
+    public long RetentionBytes { get; init; } = Default<long>(RetentionBytesConfig);
 
-    /// <summary>cleanup.policy / log.cleanup.policy (delete).</summary>
-    public CleanupPolicy CleanupPolicy { get; init; } = CleanupPolicy.Delete;
+    /// <summary>cleanup.policy / log.cleanup.policy.</summary>
+    public CleanupPolicy CleanupPolicy { get; init; } = ParsePolicy((IReadOnlyList<string>)TopicConfigDef[CleanupPolicyConfig].DefaultValue!);
 
-    /// <summary>delete.retention.ms / log.cleaner.delete.retention.ms (1 day).</summary>
-    public long DeleteRetentionMs { get; init; } = 24L * 60 * 60 * 1000;
+    /// <summary>delete.retention.ms / log.cleaner.delete.retention.ms.</summary>
+    public long DeleteRetentionMs { get; init; } = Default<long>(DeleteRetentionMsConfig);
 
-    /// <summary>min.cleanable.dirty.ratio / log.cleaner.min.cleanable.ratio (0.5).</summary>
-    public double MinCleanableDirtyRatio { get; init; } = 0.5;
+    /// <summary>min.cleanable.dirty.ratio / log.cleaner.min.cleanable.ratio.</summary>
+    public double MinCleanableDirtyRatio { get; init; } = Default<double>(MinCleanableDirtyRatioConfig);
 
-    /// <summary>min.compaction.lag.ms / log.cleaner.min.compaction.lag.ms (0).</summary>
-    public long MinCompactionLagMs { get; init; }
+    /// <summary>min.compaction.lag.ms / log.cleaner.min.compaction.lag.ms.</summary>
+    public long MinCompactionLagMs { get; init; } = Default<long>(MinCompactionLagMsConfig);
 
     /// <summary>max.compaction.lag.ms / log.cleaner.max.compaction.lag.ms (unbounded).</summary>
-    public long MaxCompactionLagMs { get; init; } = long.MaxValue;
+    public long MaxCompactionLagMs { get; init; } = Default<long>(MaxCompactionLagMsConfig);
 
     /// <summary>flush.messages / log.flush.interval.messages (never: durability comes from replication).</summary>
-    public long FlushIntervalMessages { get; init; } = long.MaxValue;
+    public long FlushIntervalMessages { get; init; } = Default<long>(FlushMessagesConfig);
 
     /// <summary>flush.ms / log.flush.interval.ms (never).</summary>
-    public long FlushMs { get; init; } = long.MaxValue;
+    public long FlushMs { get; init; } = Default<long>(FlushMsConfig);
 
-    /// <summary>file.delete.delay.ms / log.segment.delete.delay.ms (60 s).</summary>
-    public long FileDeleteDelayMs { get; init; } = 60_000;
+    /// <summary>file.delete.delay.ms / log.segment.delete.delay.ms.</summary>
+    public long FileDeleteDelayMs { get; init; } = Default<long>(FileDeleteDelayMsConfig);
 
-    /// <summary>message.timestamp.type / log.message.timestamp.type (CreateTime).</summary>
-    public MessageTimestampType MessageTimestampType { get; init; } = MessageTimestampType.CreateTime;
+    /// <summary>message.timestamp.type / log.message.timestamp.type.</summary>
+    public MessageTimestampType MessageTimestampType { get; init; } = Enum.Parse<MessageTimestampType>(Default<string>(MessageTimestampTypeConfig));
 
-    /// <summary>max.message.bytes / message.max.bytes (1048588): the largest batch accepted.</summary>
-    public int MaxMessageBytes { get; init; } = 1024 * 1024 + 12;
+    /// <summary>max.message.bytes / message.max.bytes: the largest batch accepted.</summary>
+    public int MaxMessageBytes { get; init; } = Default<int>(MaxMessageBytesConfig);
 
     /// <summary>
     /// preallocate / log.preallocate (true here; Kafka's default is false): the active segment
@@ -89,7 +115,7 @@ public sealed record LogConfig
     /// zeros off and give the reserved blocks back, and recovery after a crash trims them. Kafka
     /// sets the whole segment's length up front instead (sparse on Linux).
     /// </summary>
-    public bool Preallocate { get; init; } = true;
+    public bool Preallocate { get; init; } = Default<bool>(PreallocateConfig);
 
     public bool Compact => (CleanupPolicy & CleanupPolicy.Compact) != 0;
 
@@ -99,156 +125,206 @@ public sealed record LogConfig
     internal int MaxIndexEntries(int entrySize) => Math.Max(2, MaxIndexSize / entrySize);
 
     /// <summary>
-    /// Builds a config from Kafka property names. Topic-level keys (segment.bytes, retention.ms…)
-    /// win over broker-level keys (log.segment.bytes, log.retention.ms…); within the broker
-    /// keys, ms wins over minutes wins over hours, as in Kafka. An unknown key under log. is an
-    /// error only when <paramref name="rejectUnknown"/> is set.
+    /// The topic-level keys (what CreateTopics and AlterConfigs accept for a topic, what
+    /// DescribeConfigs reports), each with the server keys it falls back to (synonyms, highest
+    /// precedence first, with the unit factor: <c>retention.ms</c> ← log.retention.ms,
+    /// log.retention.minutes × 60,000, log.retention.hours × 3,600,000). Kafka's <c>LogConfig.CONFIG</c>.
+    /// </summary>
+    public static ConfigDef TopicConfigDef => Definitions.Topic;
+
+    /// <summary>The broker-level keys of the same settings (log.segment.bytes, log.retention.hours, …): Kafka's <c>LogConfig.SERVER_CONFIG_DEF</c>.</summary>
+    public static ConfigDef ServerConfigDef => Definitions.Server;
+
+    /// <summary>
+    /// Builds a config from Kafka property names, read through <see cref="TopicConfigDef"/> and
+    /// <see cref="ServerConfigDef"/>: a topic-level key (segment.bytes, retention.ms…) wins over its
+    /// server synonyms (log.segment.bytes, log.retention.ms…), and among the synonyms ms wins over
+    /// minutes wins over hours, as in Kafka; what neither names keeps <paramref name="defaults"/>.
+    /// A bad value throws <see cref="ArgumentException"/>; an unknown key does only when
+    /// <paramref name="rejectUnknown"/> is set.
     /// </summary>
     public static LogConfig FromProperties(IReadOnlyDictionary<string, string> properties, LogConfig? defaults = null, bool rejectUnknown = false)
     {
         ArgumentNullException.ThrowIfNull(properties);
-        var c = defaults ?? new LogConfig();
-        string? Get(string key) => properties.TryGetValue(key, out var v) ? v.Trim() : null;
-
-        if (Get("log.segment.bytes") is { } v1) c = c with { SegmentBytes = ParseInt("log.segment.bytes", v1, 14) };
-        if (Get("log.roll.hours") is { } v2) c = c with { SegmentMs = ParseLong("log.roll.hours", v2, 1) * 3_600_000 };
-        if (Get("log.roll.ms") is { } v3) c = c with { SegmentMs = ParseLong("log.roll.ms", v3, 1) };
-        if (Get("log.roll.jitter.hours") is { } v4) c = c with { SegmentJitterMs = ParseLong("log.roll.jitter.hours", v4, 0) * 3_600_000 };
-        if (Get("log.roll.jitter.ms") is { } v5) c = c with { SegmentJitterMs = ParseLong("log.roll.jitter.ms", v5, 0) };
-        if (Get("log.index.size.max.bytes") is { } v6) c = c with { MaxIndexSize = ParseInt("log.index.size.max.bytes", v6, 4) };
-        if (Get("log.index.interval.bytes") is { } v7) c = c with { IndexIntervalBytes = ParseInt("log.index.interval.bytes", v7, 0) };
-        if (Get("log.retention.hours") is { } v8) c = c with { RetentionMs = Retention("log.retention.hours", v8, 3_600_000) };
-        if (Get("log.retention.minutes") is { } v9) c = c with { RetentionMs = Retention("log.retention.minutes", v9, 60_000) };
-        if (Get("log.retention.ms") is { } v10) c = c with { RetentionMs = Retention("log.retention.ms", v10, 1) };
-        if (Get("log.retention.bytes") is { } v11) c = c with { RetentionBytes = ParseLong("log.retention.bytes", v11, -1) };
-        if (Get("log.cleanup.policy") is { } v12) c = c with { CleanupPolicy = ParsePolicy("log.cleanup.policy", v12) };
-        if (Get("log.cleaner.delete.retention.ms") is { } v13) c = c with { DeleteRetentionMs = ParseLong("log.cleaner.delete.retention.ms", v13, 0) };
-        if (Get("log.cleaner.min.cleanable.ratio") is { } v14) c = c with { MinCleanableDirtyRatio = ParseRatio("log.cleaner.min.cleanable.ratio", v14) };
-        if (Get("log.cleaner.min.compaction.lag.ms") is { } v15) c = c with { MinCompactionLagMs = ParseLong("log.cleaner.min.compaction.lag.ms", v15, 0) };
-        if (Get("log.cleaner.max.compaction.lag.ms") is { } v16) c = c with { MaxCompactionLagMs = ParseLong("log.cleaner.max.compaction.lag.ms", v16, 1) };
-        if (Get("log.flush.interval.messages") is { } v17) c = c with { FlushIntervalMessages = ParseLong("log.flush.interval.messages", v17, 1) };
-        if (Get("log.flush.interval.ms") is { } v18) c = c with { FlushMs = ParseLong("log.flush.interval.ms", v18, 0) };
-        if (Get("log.segment.delete.delay.ms") is { } v19) c = c with { FileDeleteDelayMs = ParseLong("log.segment.delete.delay.ms", v19, 0) };
-        if (Get("log.message.timestamp.type") is { } v20) c = c with { MessageTimestampType = ParseTimestampType("log.message.timestamp.type", v20) };
-        if (Get("message.max.bytes") is { } v21) c = c with { MaxMessageBytes = ParseInt("message.max.bytes", v21, 0) };
-        if (Get("log.preallocate") is { } v22) c = c with { Preallocate = ParseBool("log.preallocate", v22) };
-
-        if (Get("segment.bytes") is { } t1) c = c with { SegmentBytes = ParseInt("segment.bytes", t1, 14) };
-        if (Get("segment.ms") is { } t2) c = c with { SegmentMs = ParseLong("segment.ms", t2, 1) };
-        if (Get("segment.jitter.ms") is { } t3) c = c with { SegmentJitterMs = ParseLong("segment.jitter.ms", t3, 0) };
-        if (Get("segment.index.bytes") is { } t4) c = c with { MaxIndexSize = ParseInt("segment.index.bytes", t4, 4) };
-        if (Get("index.interval.bytes") is { } t5) c = c with { IndexIntervalBytes = ParseInt("index.interval.bytes", t5, 0) };
-        if (Get("retention.ms") is { } t6) c = c with { RetentionMs = Retention("retention.ms", t6, 1) };
-        if (Get("retention.bytes") is { } t7) c = c with { RetentionBytes = ParseLong("retention.bytes", t7, -1) };
-        if (Get("cleanup.policy") is { } t8) c = c with { CleanupPolicy = ParsePolicy("cleanup.policy", t8) };
-        if (Get("delete.retention.ms") is { } t9) c = c with { DeleteRetentionMs = ParseLong("delete.retention.ms", t9, 0) };
-        if (Get("min.cleanable.dirty.ratio") is { } t10) c = c with { MinCleanableDirtyRatio = ParseRatio("min.cleanable.dirty.ratio", t10) };
-        if (Get("min.compaction.lag.ms") is { } t11) c = c with { MinCompactionLagMs = ParseLong("min.compaction.lag.ms", t11, 0) };
-        if (Get("max.compaction.lag.ms") is { } t12) c = c with { MaxCompactionLagMs = ParseLong("max.compaction.lag.ms", t12, 1) };
-        if (Get("flush.messages") is { } t13) c = c with { FlushIntervalMessages = ParseLong("flush.messages", t13, 1) };
-        if (Get("flush.ms") is { } t14) c = c with { FlushMs = ParseLong("flush.ms", t14, 0) };
-        if (Get("file.delete.delay.ms") is { } t15) c = c with { FileDeleteDelayMs = ParseLong("file.delete.delay.ms", t15, 0) };
-        if (Get("message.timestamp.type") is { } t16) c = c with { MessageTimestampType = ParseTimestampType("message.timestamp.type", t16) };
-        if (Get("max.message.bytes") is { } t17) c = c with { MaxMessageBytes = ParseInt("max.message.bytes", t17, 0) };
-        if (Get("preallocate") is { } t18) c = c with { Preallocate = ParseBool("preallocate", t18) };
-
-        if (rejectUnknown)
+        LogConfig c = defaults ?? new LogConfig();
+        try
         {
-            foreach (var key in properties.Keys)
+            foreach ((string name, Func<LogConfig, object, LogConfig> apply) in Definitions.Apply)
             {
-                if (!KnownKeys.Contains(key))
+                if (Resolve(properties, TopicConfigDef[name]) is { } value)
                 {
-                    throw new ArgumentException($"Storage does not honor the configuration '{key}'.", nameof(properties));
+                    c = apply(c, value);
                 }
             }
+        }
+        catch (ConfigException e)
+        {
+            throw new ArgumentException(e.Message, nameof(properties), e);
+        }
+
+        if (rejectUnknown && properties.Keys.FirstOrDefault(k => !TopicConfigDef.Contains(k) && !ServerConfigDef.Contains(k)) is { } unknown)
+        {
+            throw new ArgumentException($"Storage does not honor the configuration '{unknown}'.", nameof(properties));
         }
 
         return c;
     }
 
-    /// <summary>Every key <see cref="FromProperties"/> reads.</summary>
-    public static IReadOnlySet<string> KnownKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
+    /// <summary>The value of a topic key from <paramref name="properties"/>: the key itself, else its first synonym present (scaled to the topic key's unit); null when none is set.</summary>
+    private static object? Resolve(IReadOnlyDictionary<string, string> properties, ConfigKey topic)
     {
-        "log.segment.bytes", "log.roll.hours", "log.roll.ms", "log.roll.jitter.hours", "log.roll.jitter.ms",
-        "log.index.size.max.bytes", "log.index.interval.bytes", "log.retention.hours", "log.retention.minutes",
-        "log.retention.ms", "log.retention.bytes", "log.cleanup.policy", "log.cleaner.delete.retention.ms",
-        "log.cleaner.min.cleanable.ratio", "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms",
-        "log.flush.interval.messages", "log.flush.interval.ms", "log.segment.delete.delay.ms",
-        "log.message.timestamp.type", "message.max.bytes", "log.preallocate",
-        "segment.bytes", "segment.ms", "segment.jitter.ms", "segment.index.bytes", "index.interval.bytes",
-        "retention.ms", "retention.bytes", "cleanup.policy", "delete.retention.ms", "min.cleanable.dirty.ratio",
-        "min.compaction.lag.ms", "max.compaction.lag.ms", "flush.messages", "flush.ms", "file.delete.delay.ms",
-        "message.timestamp.type", "max.message.bytes", "preallocate",
-    };
-
-    private static long Retention(string key, string value, long unitMs)
-    {
-        long n = ParseLong(key, value, -1);
-        return n < 0 ? Unlimited : checked(n * unitMs);
-    }
-
-    private static int ParseInt(string key, string value, int min)
-    {
-        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min)
+        if (properties.TryGetValue(topic.Name, out string? raw))
         {
-            throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected an integer at least {min}.");
+            return ConfigDef.Parse(topic, raw);
         }
 
-        return n;
-    }
-
-    private static long ParseLong(string key, string value, long min)
-    {
-        if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) || n < min)
+        foreach (ConfigSynonym synonym in topic.Synonyms)
         {
-            throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected a long at least {min}.");
+            if (!properties.TryGetValue(synonym.Name, out raw))
+            {
+                continue;
+            }
+
+            object? value = ConfigDef.Parse(ServerConfigDef[synonym.Name], raw);
+            if (synonym.Multiplier == 1 || value is null)
+            {
+                return value;
+            }
+
+            long n = Convert.ToInt64(value, CultureInfo.InvariantCulture);
+            return n < 0 ? Unlimited : checked(n * synonym.Multiplier);
         }
 
-        return n;
+        return null;
     }
 
-    private static bool ParseBool(string key, string value) => value.ToLowerInvariant() switch
-    {
-        "true" => true,
-        "false" => false,
-        _ => throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected true or false."),
-    };
+    private static T Default<T>(string topicKey) => (T)Convert.ChangeType(TopicConfigDef[topicKey].DefaultValue, typeof(T), CultureInfo.InvariantCulture)!;
 
-    private static double ParseRatio(string key, string value)
-    {
-        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || d < 0 || d > 1)
-        {
-            throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected a number in [0,1].");
-        }
+    private static int Int(object value) => Convert.ToInt32(value, CultureInfo.InvariantCulture);
 
-        return d;
-    }
+    private static long Long(object value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
 
-    private static CleanupPolicy ParsePolicy(string key, string value)
+    private static CleanupPolicy ParsePolicy(IReadOnlyList<string> parts)
     {
         CleanupPolicy policy = 0;
-        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (string part in parts)
         {
-            policy |= part switch
-            {
-                "delete" => CleanupPolicy.Delete,
-                "compact" => CleanupPolicy.Compact,
-                _ => throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected delete, compact or compact,delete."),
-            };
+            policy |= part == "compact" ? CleanupPolicy.Compact : CleanupPolicy.Delete;
         }
 
-        if (policy == 0)
-        {
-            throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected delete, compact or compact,delete.");
-        }
-
-        return policy;
+        return policy == 0 ? throw new ConfigException(CleanupPolicyConfig, "", "expected delete, compact or compact,delete") : policy;
     }
 
-    private static MessageTimestampType ParseTimestampType(string key, string value) => value switch
+    /// <summary>
+    /// The declarations, in one place: each topic key with its type, default, validator and
+    /// documentation, how it sets a field, and its server synonyms (Kafka's ServerTopicConfigSynonyms).
+    /// A synonym declared with <see cref="Same"/> has the topic key's type, default and validator.
+    /// </summary>
+    private static class Definitions
     {
-        "CreateTime" => MessageTimestampType.CreateTime,
-        "LogAppendTime" => MessageTimestampType.LogAppendTime,
-        _ => throw new ArgumentException($"Invalid value '{value}' for configuration {key}: expected CreateTime or LogAppendTime."),
-    };
+        public static readonly ConfigDef Topic = new();
+        public static readonly ConfigDef Server = new();
+        public static readonly List<(string Name, Func<LogConfig, object, LogConfig> Apply)> Apply = [];
+
+        static Definitions()
+        {
+            Define(SegmentBytesConfig, ConfigType.Int, 1024 * 1024 * 1024, Range.AtLeast(14), "The segment file size of the log.",
+                (c, v) => c with { SegmentBytes = Int(v) },
+                Same("log.segment.bytes", "The maximum size of a single log file.", dynamic: true));
+            Define(SegmentMsConfig, ConfigType.Long, 7L * 24 * 60 * 60 * 1000, Range.AtLeast(1), "The time after which a segment is rolled even if not full.",
+                (c, v) => c with { SegmentMs = Long(v) },
+                Own("log.roll.ms", ConfigType.Long, null, Range.AtLeast(1), "The maximum time before a new log segment is rolled out (ms).", dynamic: true),
+                Own("log.roll.hours", ConfigType.Int, 168, Range.AtLeast(1), "The maximum time before a new log segment is rolled out (hours).", multiplier: 3_600_000));
+            Define(SegmentJitterMsConfig, ConfigType.Long, 0L, Range.AtLeast(0), "The maximum random jitter subtracted from segment.ms to avoid rolling every segment at once.",
+                (c, v) => c with { SegmentJitterMs = Long(v) },
+                Own("log.roll.jitter.ms", ConfigType.Long, null, Range.AtLeast(0), "The maximum jitter subtracted from the roll time (ms)."),
+                Own("log.roll.jitter.hours", ConfigType.Int, 0, Range.AtLeast(0), "The maximum jitter subtracted from the roll time (hours).", multiplier: 3_600_000));
+            Define(SegmentIndexBytesConfig, ConfigType.Int, 10 * 1024 * 1024, Range.AtLeast(4), "The size of the index that maps offsets to file positions.",
+                (c, v) => c with { MaxIndexSize = Int(v) },
+                Same("log.index.size.max.bytes", "The maximum size of a segment's offset index in bytes."));
+            Define(IndexIntervalBytesConfig, ConfigType.Int, 4096, Range.AtLeast(0), "How often an entry is added to the offset index, in bytes.",
+                (c, v) => c with { IndexIntervalBytes = Int(v) },
+                Same("log.index.interval.bytes", "Bytes between two offset index entries."));
+            Define(RetentionMsConfig, ConfigType.Long, 7L * 24 * 60 * 60 * 1000, Range.AtLeast(-1), "How long a log segment is kept before it is deleted (-1: no limit).",
+                (c, v) => c with { RetentionMs = Long(v) < 0 ? Unlimited : Long(v) },
+                Own("log.retention.ms", ConfigType.Long, null, Range.AtLeast(-1), "The number of milliseconds to keep a log file before deleting it.", dynamic: true),
+                Own("log.retention.minutes", ConfigType.Int, null, null, "The number of minutes to keep a log file before deleting it.", multiplier: 60_000),
+                Own("log.retention.hours", ConfigType.Int, 168, null, "The number of hours to keep a log file before deleting it.", multiplier: 3_600_000));
+            Define(RetentionBytesConfig, ConfigType.Long, Unlimited, null, "The size a partition can grow to before old segments are deleted (-1: no limit).",
+                (c, v) => c with { RetentionBytes = Long(v) },
+                Same("log.retention.bytes", "The maximum size of the log before deleting it.", dynamic: true));
+            Define(CleanupPolicyConfig, ConfigType.List, "delete", ValidList.In("compact", "delete"), "The retention policy of log segments: delete, compact, or both.",
+                (c, v) => c with { CleanupPolicy = ParsePolicy((IReadOnlyList<string>)v) },
+                Same("log.cleanup.policy", "The default cleanup policy for segments beyond the retention window.", dynamic: true));
+            Define(DeleteRetentionMsConfig, ConfigType.Long, 24L * 60 * 60 * 1000, Range.AtLeast(0), "How long delete tombstones are kept for compacted topics.",
+                (c, v) => c with { DeleteRetentionMs = Long(v) },
+                Same("log.cleaner.delete.retention.ms", "How long delete tombstones are retained.", dynamic: true));
+            Define(MinCleanableDirtyRatioConfig, ConfigType.Double, 0.5, Range.Between(0, 1), "The least share of a compacted log that must be uncleaned before the cleaner rewrites it.",
+                (c, v) => c with { MinCleanableDirtyRatio = Convert.ToDouble(v, CultureInfo.InvariantCulture) },
+                Same("log.cleaner.min.cleanable.ratio", "The dirty ratio above which a log is cleaned."));
+            Define(MinCompactionLagMsConfig, ConfigType.Long, 0L, Range.AtLeast(0), "The minimum time a record stays uncompacted.",
+                (c, v) => c with { MinCompactionLagMs = Long(v) },
+                Same("log.cleaner.min.compaction.lag.ms", "The minimum age of a record before it can be compacted."));
+            Define(MaxCompactionLagMsConfig, ConfigType.Long, long.MaxValue, Range.AtLeast(1), "The maximum time a record may stay uncompacted.",
+                (c, v) => c with { MaxCompactionLagMs = Long(v) },
+                Same("log.cleaner.max.compaction.lag.ms", "The maximum time a record stays uncompacted."));
+            Define(FlushMessagesConfig, ConfigType.Long, long.MaxValue, Range.AtLeast(1), "Records written before the log is fsynced.",
+                (c, v) => c with { FlushIntervalMessages = Long(v) },
+                Same("log.flush.interval.messages", "Messages appended before the log is fsynced."));
+            Define(FlushMsConfig, ConfigType.Long, long.MaxValue, Range.AtLeast(0), "Milliseconds between fsyncs of the log.",
+                (c, v) => c with { FlushMs = Long(v) },
+                Same("log.flush.interval.ms", "Milliseconds a message may stay unflushed."));
+            Define(FileDeleteDelayMsConfig, ConfigType.Long, 60_000L, Range.AtLeast(0), "How long a deleted segment's files are kept before they are removed.",
+                (c, v) => c with { FileDeleteDelayMs = Long(v) },
+                Same("log.segment.delete.delay.ms", "The delay before a deleted segment's files are removed."));
+            Define(MessageTimestampTypeConfig, ConfigType.String, "CreateTime", ValidString.In("CreateTime", "LogAppendTime"),
+                "Whether a record's timestamp is the producer's (CreateTime) or the broker's append time (LogAppendTime).",
+                (c, v) => c with { MessageTimestampType = (string)v == "LogAppendTime" ? MessageTimestampType.LogAppendTime : MessageTimestampType.CreateTime },
+                Same("log.message.timestamp.type", "CreateTime or LogAppendTime."));
+            Define(MaxMessageBytesConfig, ConfigType.Int, 1024 * 1024 + 12, Range.AtLeast(0), "The largest record batch size allowed.",
+                (c, v) => c with { MaxMessageBytes = Int(v) },
+                Same("message.max.bytes", "The largest record batch size allowed.", dynamic: true));
+            Define(PreallocateConfig, ConfigType.Boolean, true, null,
+                "Grow the active segment ahead of its data (zeros to a 64 KiB boundary, reserved blocks from 1 MiB); Kafka's default is false.",
+                (c, v) => c with { Preallocate = (bool)v },
+                Same("log.preallocate", "Whether the active segment grows ahead of its data (see preallocate)."));
+
+            // Topic keys the broker's ReplicaManager (min.insync.replicas, compression.type) and the
+            // controller's leader election (unclean.leader.election.enable) apply, not the log.
+            Define(MinInSyncReplicasConfig, ConfigType.Int, 1, Range.AtLeast(1), "The minimum number of in-sync replicas for acks=all produce.",
+                null, Same(MinInSyncReplicasConfig, "The default minimum in-sync replicas.", dynamic: true));
+            Define(CompressionTypeConfig, ConfigType.String, "producer", ValidString.In("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+                "The final compression type of the topic.",
+                null, Same(CompressionTypeConfig, "The final compression type for a given topic.", dynamic: true));
+            Define(UncleanLeaderElectionEnableConfig, ConfigType.Boolean, false, null, "Whether replicas not in the ISR may be elected leader as a last resort (data may be lost).",
+                null, Same(UncleanLeaderElectionEnableConfig, "Whether replicas not in the ISR may be elected leader as a last resort.", dynamic: true));
+        }
+
+        private static void Define(string name, ConfigType type, object? defaultValue, IConfigValidator? validator, string documentation,
+            Func<LogConfig, object, LogConfig>? apply, params ServerSynonym[] synonyms)
+        {
+            var synonymsOfTopic = new List<ConfigSynonym>();
+            foreach (ServerSynonym s in synonyms)
+            {
+                ConfigKey server = s.Type is { } ownType
+                    ? ConfigDef.Key(s.Name, ownType, s.Default, s.Validator, Importance.Medium, s.Documentation)
+                    : ConfigDef.Key(s.Name, type, defaultValue, validator, Importance.Medium, s.Documentation);
+                Server.Define(server with { DynamicallyUpdatable = s.Dynamic });
+                synonymsOfTopic.Add(new ConfigSynonym(s.Name, s.Multiplier));
+            }
+
+            Topic.Define(ConfigDef.Key(name, type, defaultValue, validator, Importance.Medium, documentation) with { Synonyms = synonymsOfTopic });
+            if (apply is not null)
+            {
+                Apply.Add((name, apply));
+            }
+        }
+
+        private static ServerSynonym Same(string name, string documentation, bool dynamic = false) => new(name, documentation, dynamic, 1, null, null, null);
+
+        private static ServerSynonym Own(string name, ConfigType type, object? defaultValue, IConfigValidator? validator, string documentation, bool dynamic = false, long multiplier = 1) =>
+            new(name, documentation, dynamic, multiplier, type, defaultValue, validator);
+
+        private sealed record ServerSynonym(string Name, string Documentation, bool Dynamic, long Multiplier, ConfigType? Type, object? Default, IConfigValidator? Validator);
+    }
 }

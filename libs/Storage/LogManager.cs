@@ -1,50 +1,85 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.Protocol;
+using Range = Aspire.Kafka.Config.Range;
 
 namespace Aspire.Kafka.Storage;
 
-/// <summary>Broker-wide storage settings (Kafka's names and defaults).</summary>
+/// <summary>
+/// Broker-wide storage settings (Kafka's names and defaults). The keys are declared once, in
+/// <see cref="ConfigDef"/> (the per-log keys in <see cref="LogConfig.ServerConfigDef"/>); the
+/// defaults below are read from there.
+/// </summary>
 public sealed record LogManagerConfig
 {
+    public const string RetentionCheckIntervalMsConfig = "log.retention.check.interval.ms";
+    public const string FlushSchedulerIntervalMsConfig = "log.flush.scheduler.interval.ms";
+    public const string FlushOffsetCheckpointIntervalMsConfig = "log.flush.offset.checkpoint.interval.ms";
+    public const string FlushStartOffsetCheckpointIntervalMsConfig = "log.flush.start.offset.checkpoint.interval.ms";
+    public const string CleanerEnableConfig = "log.cleaner.enable";
+    public const string CleanerBackoffMsConfig = "log.cleaner.backoff.ms";
+    public const string NumRecoveryThreadsPerDataDirConfig = "num.recovery.threads.per.data.dir";
+    public const string ProducerIdExpirationMsConfig = "producer.id.expiration.ms";
+    public const string ProducerIdExpirationCheckIntervalMsConfig = "producer.id.expiration.check.interval.ms";
+    public const string BackgroundThreadsConfig = "background.threads";
+
+    /// <summary>The broker-wide storage keys (besides log.dirs, which the node declares, and the per-log keys of <see cref="LogConfig.ServerConfigDef"/>).</summary>
+    public static ConfigDef ConfigDef { get; } = new ConfigDef()
+        .Define(RetentionCheckIntervalMsConfig, ConfigType.Long, 300_000L, Range.AtLeast(1), Importance.Medium, "How often retention runs.")
+        .Define(FlushSchedulerIntervalMsConfig, ConfigType.Long, long.MaxValue, Range.AtLeast(1), Importance.High, "How often logs are checked against flush.ms (never by default).")
+        .Define(FlushOffsetCheckpointIntervalMsConfig, ConfigType.Long, 60_000L, Range.AtLeast(1), Importance.High, "How often recovery points are checkpointed (recovery-point-offset-checkpoint).")
+        .Define(FlushStartOffsetCheckpointIntervalMsConfig, ConfigType.Long, 60_000L, Range.AtLeast(1), Importance.High, "How often log start offsets are checkpointed (log-start-offset-checkpoint).")
+        .Define(CleanerEnableConfig, ConfigType.Boolean, true, Importance.Medium, "Whether compacted topics are cleaned.")
+        .Define(CleanerBackoffMsConfig, ConfigType.Long, 15_000L, Range.AtLeast(0), Importance.Medium, "The cleaner's sleep when no log needs cleaning.")
+        .Define(NumRecoveryThreadsPerDataDirConfig, ConfigType.Int, 1, Range.AtLeast(1), Importance.High, "Workers per log dir that load (and recover) logs at start.")
+        .Define(ProducerIdExpirationMsConfig, ConfigType.Long, 86_400_000L, Range.AtLeast(1), Importance.Low,
+            "How long a partition remembers an idle idempotent producer's id and sequence.")
+        .Define(ProducerIdExpirationCheckIntervalMsConfig, ConfigType.Long, 600_000L, Range.AtLeast(1), Importance.Low, "How often expired producer ids are removed.")
+        .Define(BackgroundThreadsConfig, ConfigType.Int, 10, Range.AtLeast(1), Importance.High,
+            "How many of the storage background jobs (retention, flush, checkpoints, producer-id expiration, cleaner) may run at once.");
+
     /// <summary>log.dirs (or log.dir).</summary>
     public IReadOnlyList<string> LogDirs { get; init; } = ["/tmp/kafka-logs"];
 
     /// <summary>The broker defaults for every log (log.* keys); topics override them.</summary>
     public LogConfig DefaultLogConfig { get; init; } = new();
 
-    /// <summary>log.retention.check.interval.ms (5 minutes).</summary>
-    public long RetentionCheckIntervalMs { get; init; } = 300_000;
+    /// <summary>log.retention.check.interval.ms.</summary>
+    public long RetentionCheckIntervalMs { get; init; } = Default<long>(RetentionCheckIntervalMsConfig);
 
-    /// <summary>log.flush.scheduler.interval.ms (never): how often logs are checked against flush.ms.</summary>
-    public long FlushSchedulerIntervalMs { get; init; } = long.MaxValue;
+    /// <summary>log.flush.scheduler.interval.ms: how often logs are checked against flush.ms.</summary>
+    public long FlushSchedulerIntervalMs { get; init; } = Default<long>(FlushSchedulerIntervalMsConfig);
 
-    /// <summary>log.flush.offset.checkpoint.interval.ms (60 s): recovery-point-offset-checkpoint.</summary>
-    public long FlushRecoveryOffsetCheckpointIntervalMs { get; init; } = 60_000;
+    /// <summary>log.flush.offset.checkpoint.interval.ms: recovery-point-offset-checkpoint.</summary>
+    public long FlushRecoveryOffsetCheckpointIntervalMs { get; init; } = Default<long>(FlushOffsetCheckpointIntervalMsConfig);
 
-    /// <summary>log.flush.start.offset.checkpoint.interval.ms (60 s): log-start-offset-checkpoint.</summary>
-    public long FlushStartOffsetCheckpointIntervalMs { get; init; } = 60_000;
+    /// <summary>log.flush.start.offset.checkpoint.interval.ms: log-start-offset-checkpoint.</summary>
+    public long FlushStartOffsetCheckpointIntervalMs { get; init; } = Default<long>(FlushStartOffsetCheckpointIntervalMsConfig);
 
-    /// <summary>log.cleaner.enable (true).</summary>
-    public bool CleanerEnable { get; init; } = true;
+    /// <summary>log.cleaner.enable.</summary>
+    public bool CleanerEnable { get; init; } = Default<bool>(CleanerEnableConfig);
 
-    /// <summary>log.cleaner.backoff.ms (15 s): the cleaner's sleep when no log needs cleaning.</summary>
-    public long CleanerBackoffMs { get; init; } = 15_000;
+    /// <summary>log.cleaner.backoff.ms: the cleaner's sleep when no log needs cleaning.</summary>
+    public long CleanerBackoffMs { get; init; } = Default<long>(CleanerBackoffMsConfig);
 
-    /// <summary>num.recovery.threads.per.data.dir (1 in Kafka; logs of a dir load in parallel with this many workers).</summary>
-    public int RecoveryThreadsPerDataDir { get; init; } = 1;
+    /// <summary>num.recovery.threads.per.data.dir (logs of a dir load in parallel with this many workers).</summary>
+    public int RecoveryThreadsPerDataDir { get; init; } = Default<int>(NumRecoveryThreadsPerDataDirConfig);
 
     /// <summary>Kafka's default producer.id.expiration.ms: 1 day.</summary>
-    public const long DefaultProducerIdExpirationMs = 86_400_000;
+    public static long DefaultProducerIdExpirationMs => Default<long>(ProducerIdExpirationMsConfig);
 
     /// <summary>
-    /// producer.id.expiration.ms (1 day): a producer id whose last batch is older than this is
+    /// producer.id.expiration.ms: a producer id whose last batch is older than this is
     /// forgotten by the partitions (its next batch may start at any sequence).
     /// </summary>
     public long ProducerIdExpirationMs { get; init; } = DefaultProducerIdExpirationMs;
 
-    /// <summary>producer.id.expiration.check.interval.ms (10 minutes): how often expired producer ids are removed.</summary>
-    public long ProducerIdExpirationCheckIntervalMs { get; init; } = 600_000;
+    /// <summary>producer.id.expiration.check.interval.ms: how often expired producer ids are removed.</summary>
+    public long ProducerIdExpirationCheckIntervalMs { get; init; } = Default<long>(ProducerIdExpirationCheckIntervalMsConfig);
+
+    /// <summary>background.threads: how many background jobs may run at once (Kafka's scheduler threads).</summary>
+    public int BackgroundThreads { get; init; } = Default<int>(BackgroundThreadsConfig);
 
     /// <summary>node.id for meta.properties (-1: do not write one).</summary>
     public int NodeId { get; init; } = -1;
@@ -52,45 +87,50 @@ public sealed record LogManagerConfig
     /// <summary>cluster.id for meta.properties (null: do not write one).</summary>
     public string? ClusterId { get; init; }
 
-    /// <summary>Every key <see cref="FromProperties"/> reads besides <see cref="LogConfig.KnownKeys"/>.</summary>
-    public static IReadOnlySet<string> KnownKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "log.dirs", "log.dir", "log.retention.check.interval.ms", "log.flush.scheduler.interval.ms",
-        "log.flush.offset.checkpoint.interval.ms", "log.flush.start.offset.checkpoint.interval.ms",
-        "log.cleaner.enable", "log.cleaner.backoff.ms", "num.recovery.threads.per.data.dir", "node.id",
-        "producer.id.expiration.ms", "producer.id.expiration.check.interval.ms",
-    };
-
-    /// <summary>Reads the broker's storage keys (log.dirs, log.* and the job intervals) from server properties.</summary>
+    /// <summary>
+    /// Reads the broker's storage keys from server properties: log.dirs (or log.dir), node.id,
+    /// <see cref="ConfigDef"/> and the per-log keys (<see cref="LogConfig.FromProperties"/>).
+    /// A bad value throws <see cref="ArgumentException"/>.
+    /// </summary>
     public static LogManagerConfig FromProperties(IReadOnlyDictionary<string, string> properties)
     {
         ArgumentNullException.ThrowIfNull(properties);
         var c = new LogManagerConfig { DefaultLogConfig = LogConfig.FromProperties(properties) };
-        string? Get(string key) => properties.TryGetValue(key, out var v) ? v.Trim() : null;
-        long Long(string key, string v) => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n >= 0
-            ? n
-            : throw new ArgumentException($"Invalid value '{v}' for configuration {key}: expected a non-negative long.");
-        long Positive(string key, string v) => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) && n >= 1
-            ? n
-            : throw new ArgumentException($"Invalid value '{v}' for configuration {key}: expected a long of at least 1.");
-
         if ((Get("log.dirs") ?? Get("log.dir")) is { } dirs)
         {
             c = c with { LogDirs = dirs.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) };
         }
 
-        if (Get("log.retention.check.interval.ms") is { } a) c = c with { RetentionCheckIntervalMs = Long("log.retention.check.interval.ms", a) };
-        if (Get("log.flush.scheduler.interval.ms") is { } b) c = c with { FlushSchedulerIntervalMs = Long("log.flush.scheduler.interval.ms", b) };
-        if (Get("log.flush.offset.checkpoint.interval.ms") is { } d) c = c with { FlushRecoveryOffsetCheckpointIntervalMs = Long("log.flush.offset.checkpoint.interval.ms", d) };
-        if (Get("log.flush.start.offset.checkpoint.interval.ms") is { } e) c = c with { FlushStartOffsetCheckpointIntervalMs = Long("log.flush.start.offset.checkpoint.interval.ms", e) };
-        if (Get("log.cleaner.enable") is { } f) c = c with { CleanerEnable = bool.Parse(f) };
-        if (Get("log.cleaner.backoff.ms") is { } g) c = c with { CleanerBackoffMs = Long("log.cleaner.backoff.ms", g) };
-        if (Get("num.recovery.threads.per.data.dir") is { } h) c = c with { RecoveryThreadsPerDataDir = (int)Math.Max(1, Long("num.recovery.threads.per.data.dir", h)) };
-        if (Get("node.id") is { } i) c = c with { NodeId = (int)Long("node.id", i) };
-        if (Get("producer.id.expiration.ms") is { } j) c = c with { ProducerIdExpirationMs = Positive("producer.id.expiration.ms", j) };
-        if (Get("producer.id.expiration.check.interval.ms") is { } k) c = c with { ProducerIdExpirationCheckIntervalMs = Positive("producer.id.expiration.check.interval.ms", k) };
+        if (Get("node.id") is { } nodeId)
+        {
+            c = c with { NodeId = int.TryParse(nodeId, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) ? id : throw new ArgumentException($"Invalid value {nodeId} for configuration node.id: not a number of type INT.") };
+        }
+
+        try
+        {
+            if (Parse(RetentionCheckIntervalMsConfig) is { } a) c = c with { RetentionCheckIntervalMs = (long)a };
+            if (Parse(FlushSchedulerIntervalMsConfig) is { } b) c = c with { FlushSchedulerIntervalMs = (long)b };
+            if (Parse(FlushOffsetCheckpointIntervalMsConfig) is { } d) c = c with { FlushRecoveryOffsetCheckpointIntervalMs = (long)d };
+            if (Parse(FlushStartOffsetCheckpointIntervalMsConfig) is { } e) c = c with { FlushStartOffsetCheckpointIntervalMs = (long)e };
+            if (Parse(CleanerEnableConfig) is { } f) c = c with { CleanerEnable = (bool)f };
+            if (Parse(CleanerBackoffMsConfig) is { } g) c = c with { CleanerBackoffMs = (long)g };
+            if (Parse(NumRecoveryThreadsPerDataDirConfig) is { } h) c = c with { RecoveryThreadsPerDataDir = (int)h };
+            if (Parse(ProducerIdExpirationMsConfig) is { } j) c = c with { ProducerIdExpirationMs = (long)j };
+            if (Parse(ProducerIdExpirationCheckIntervalMsConfig) is { } k) c = c with { ProducerIdExpirationCheckIntervalMs = (long)k };
+            if (Parse(BackgroundThreadsConfig) is { } l) c = c with { BackgroundThreads = (int)l };
+        }
+        catch (ConfigException e)
+        {
+            throw new ArgumentException(e.Message, nameof(properties), e);
+        }
+
         return c;
+
+        string? Get(string key) => properties.TryGetValue(key, out var v) ? v.Trim() : null;
+        object? Parse(string key) => properties.TryGetValue(key, out var v) ? Config.ConfigDef.Parse(ConfigDef[key], v) : null;
     }
+
+    private static T Default<T>(string key) => (T)ConfigDef[key].DefaultValue!;
 }
 
 /// <summary>
@@ -110,6 +150,7 @@ public sealed class LogManager : IAsyncDisposable
     private readonly IStorageLogger _logger;
     private readonly LogCleaner _cleaner;
     private readonly List<Task> _jobs = [];
+    private SemaphoreSlim? _backgroundSlots;
     private CancellationTokenSource? _jobsCancellation;
     private bool _started;
 
@@ -404,6 +445,8 @@ public sealed class LogManager : IAsyncDisposable
         }
 
         _jobsCancellation = new CancellationTokenSource();
+        // background.threads: at most this many jobs run at once, as Kafka's scheduler has that many threads.
+        _backgroundSlots ??= new SemaphoreSlim(Config.BackgroundThreads, Config.BackgroundThreads);
         var token = _jobsCancellation.Token;
         StartJob("kafka-log-retention", Config.RetentionCheckIntervalMs, () => CleanupLogs(), token);
         StartJob("kafka-log-flusher", Config.FlushSchedulerIntervalMs, FlushDirtyLogs, token);
@@ -487,6 +530,8 @@ public sealed class LogManager : IAsyncDisposable
             {
                 while (await timer.WaitForNextTickAsync(token).ConfigureAwait(false))
                 {
+                    SemaphoreSlim slots = _backgroundSlots!;
+                    await slots.WaitAsync(token).ConfigureAwait(false);
                     try
                     {
                         action();
@@ -494,6 +539,10 @@ public sealed class LogManager : IAsyncDisposable
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         _logger.Log(StorageLogLevel.Error, $"Background job {name} failed: {e.Message}", e);
+                    }
+                    finally
+                    {
+                        slots.Release();
                     }
                 }
             }

@@ -95,11 +95,6 @@ public sealed partial class ReplicaManager : IMetadataListener, IAsyncDisposable
     /// <summary>Loads the logs, starts the storage jobs, the ISR expiration job, and applies metadata that arrived meanwhile.</summary>
     public async Task StartupAsync(CancellationToken cancellationToken)
     {
-        foreach (string warning in Settings.Warnings)
-        {
-            _logger.LogWarning("{Warning}", warning);
-        }
-
         await LogManager.StartupAsync(cancellationToken).ConfigureAwait(false);
         LoadHighWatermarks();
         LogManager.StartBackgroundJobs();

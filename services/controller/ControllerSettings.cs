@@ -1,6 +1,8 @@
 using System.Globalization;
 using Aspire.Kafka.Controller;
 using Aspire.Kafka.Raft;
+using Aspire.Kafka.Storage;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 
 namespace Aspire.Kafka.ControllerService;
@@ -110,9 +112,18 @@ public sealed record ControllerSettings(
             ["cluster.id"] = clusterId,
             ["node.id"] = nodeId.ToString(CultureInfo.InvariantCulture),
         };
-        foreach (string key in ControllerConfig.QuorumControllerKeys)
+        // The QuorumController's keys always (as effective values), the brokers' log.* defaults when set.
+        foreach (ConfigKey key in QuorumControllerConfig.ConfigDef.Keys)
         {
-            properties[key] = Convert.ToString(config.Get(key), CultureInfo.InvariantCulture)!.ToLowerInvariant();
+            properties[key.Name] = ConfigDef.Format(config.Get(key.Name))!;
+        }
+
+        foreach (ConfigKey key in LogConfig.ServerConfigDef.Keys)
+        {
+            if (!properties.ContainsKey(key.Name) && config.SourceOf(key.Name) != Aspire.Kafka.ServiceDefaults.Configuration.ConfigSource.Default)
+            {
+                properties[key.Name] = ConfigDef.Format(config.Get(key.Name))!;
+            }
         }
 
         QuorumControllerConfig controller;

@@ -1,7 +1,8 @@
 using Aspire.Kafka.Node;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.ServiceDefaults.Kafka;
-using Range = Aspire.Kafka.ServiceDefaults.Configuration.Range;
+using Range = Aspire.Kafka.Config.Range;
 
 namespace Aspire.Kafka.Coordinator;
 
@@ -27,8 +28,8 @@ public static class CoordinatorConfig
         .Define(OffsetsRetentionMinutes, ConfigType.Int, 10080, Range.AtLeast(1), Importance.High, "How long committed offsets of an empty group (or a standalone commit) are kept.")
         .Define(OffsetsRetentionCheckIntervalMs, ConfigType.Long, 600000L, Range.AtLeast(1), Importance.High, "How often expired offsets are looked for.")
         .Define(OffsetMetadataMaxBytes, ConfigType.Int, 4096, Range.AtLeast(0), Importance.High, "The largest metadata string an offset commit may carry.")
-        .Define(OffsetsTopicNumPartitions, ConfigType.Int, 50, Range.AtLeast(1), Importance.High, "Partitions of __consumer_offsets (used until the topic is in the metadata image).")
-        .Define(OffsetsTopicReplicationFactor, ConfigType.Short, (short)3, Range.AtLeast(1), Importance.High, "Replication factor of __consumer_offsets (the controller creates it; informational here).")
+        .Define(ServerConfigs.OffsetsTopicNumPartitions)
+        .Define(ServerConfigs.OffsetsTopicReplicationFactor with { NoEffectReason = ServerConfigs.ControllersCreateOffsetsTopic })
         .Define(OffsetsCommitTimeoutMs, ConfigType.Int, 5000, Range.AtLeast(1), Importance.High, "How long a write to __consumer_offsets (acks=all) may take before the request fails.");
 
     /// <summary>Node keys plus the group keys.</summary>

@@ -1,3 +1,4 @@
+using Aspire.Kafka.Config;
 using Aspire.Kafka.Metadata;
 using Aspire.Kafka.Protocol.Messages;
 

@@ -10,7 +10,7 @@ public sealed class ConfigurationTests
     [InlineData("process.roles=broker,controller", "process.roles")]
     [InlineData("controller.quorum.voters=2@127.0.0.1:1", "node.id 1 is not one of controller.quorum.voters")]
     [InlineData("controller.quorum.voters=1@nohostport", "controller.quorum.voters")]
-    [InlineData("num.network.threads=3", "Unknown configuration num.network.threads")]
+    [InlineData("num.netwrok.threads=3", "Unknown configuration num.netwrok.threads")]
     public async Task Refuses_bad_configuration_with_one_sentence_and_exit_code_2(string overrideValue, string expected)
     {
         string dir = Directory.CreateTempSubdirectory("controller-config-").FullName;

@@ -1,4 +1,5 @@
 using System.Collections;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 
 namespace Aspire.Kafka.ServiceDefaults.Tests;
@@ -13,7 +14,7 @@ public sealed class ConfigTests : IDisposable
 
     private static ConfigDef Definition() => ServiceDefaultsConfig.Create().Merge(new ConfigDef()
         .Define("log.dirs", ConfigType.List, "/tmp/kafka-logs", Importance.High, "Log directories.")
-        .Define("num.partitions", ConfigType.Int, 1, Configuration.Range.AtLeast(1), Importance.Medium, "Default partitions.")
+        .Define("num.partitions", ConfigType.Int, 1, Config.Range.AtLeast(1), Importance.Medium, "Default partitions.")
         .Define("log.retention.ms", ConfigType.Long, 604800000L, Importance.Medium, "Retention.")
         .Define("auto.create.topics.enable", ConfigType.Boolean, true, Importance.High, "Auto-create topics.")
         .Define("log.cleanup.policy", ConfigType.List, "delete", ValidList.In("delete", "compact"), Importance.Medium, "Cleanup.")
@@ -222,5 +223,38 @@ public sealed class ConfigTests : IDisposable
 
         e = Assert.Throws<ConfigException>(() => KafkaListener.Parse(["PLAINTEXT:9092"], ServiceDefaultsConfig.DefaultSecurityProtocolMap));
         Assert.Contains("NAME://host:port", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_socket_server_keys_default_to_the_OS_buffers_and_set_them_on_a_socket_when_given()
+    {
+        KafkaSocketServerOptions defaults = KafkaSocketServerOptions.From(Load(Definition(), []));
+        Assert.Equal(new KafkaSocketServerOptions(3, 8, -1, -1), defaults);
+
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        int osSend = socket.SendBufferSize;
+        defaults.ApplyTo(socket);
+        Assert.Equal(osSend, socket.SendBufferSize);
+
+        KafkaSocketServerOptions given = KafkaSocketServerOptions.From(Load(Definition(),
+            ["--override", "socket.send.buffer.bytes=102400", "--override", "socket.receive.buffer.bytes=65536", "--override", "num.io.threads=2", "--override", "num.network.threads=1"]));
+        Assert.Equal(new KafkaSocketServerOptions(1, 2, 102400, 65536), given);
+        given.ApplyTo(socket);
+        // Linux doubles the value for its bookkeeping (socket(7)); the point is that it was set.
+        Assert.True(socket.SendBufferSize >= 102400, $"SO_SNDBUF {socket.SendBufferSize}");
+        Assert.True(socket.ReceiveBufferSize >= 65536, $"SO_RCVBUF {socket.ReceiveBufferSize}");
+        Assert.NotEqual(osSend, socket.SendBufferSize);
+    }
+
+    [Fact]
+    public void Controller_listener_names_are_plaintext_when_the_protocol_map_is_not_set()
+    {
+        ConfigDef withControllerNames = Definition().Merge(new ConfigDef().Define("controller.listener.names", ConfigType.List, "CONTROLLER", Importance.High, "Controller listeners."));
+        KafkaConfig config = Load(withControllerNames, ["--override", "listeners=CONTROLLER://:9093"]);
+        Assert.Equal("PLAINTEXT", KafkaListener.Parse(config.GetList(ServiceDefaultsConfig.Listeners), ServiceDefaultsConfig.EffectiveSecurityProtocolMap(config))[0].SecurityProtocol);
+
+        // Set explicitly, the map is taken as it is (Kafka's rule too).
+        config = Load(withControllerNames, ["--override", "listeners=CONTROLLER://:9093", "--override", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT"]);
+        Assert.Throws<ConfigException>(() => KafkaListener.Parse(config.GetList(ServiceDefaultsConfig.Listeners), ServiceDefaultsConfig.EffectiveSecurityProtocolMap(config)));
     }
 }

@@ -453,7 +453,7 @@ public sealed class ProducerStateTests
         Assert.Equal((1000L, 50L), (config.ProducerIdExpirationMs, config.ProducerIdExpirationCheckIntervalMs));
         Assert.Equal((86_400_000L, 600_000L), (new LogManagerConfig().ProducerIdExpirationMs, new LogManagerConfig().ProducerIdExpirationCheckIntervalMs));
         var e = Assert.Throws<ArgumentException>(() => LogManagerConfig.FromProperties(new Dictionary<string, string> { ["producer.id.expiration.ms"] = "0" }));
-        Assert.Equal("Invalid value '0' for configuration producer.id.expiration.ms: expected a long of at least 1.", e.Message);
+        Assert.StartsWith("Invalid value 0 for configuration producer.id.expiration.ms: Value must be at least 1.", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

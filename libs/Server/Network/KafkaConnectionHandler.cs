@@ -34,6 +34,8 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
     private readonly KafkaNetworkMetrics _metrics;
     private readonly ILogger<KafkaConnectionHandler> _logger;
     private readonly int _maxFrameSize;
+    private readonly KafkaSocketServerOptions _socketServer;
+    private readonly SemaphoreSlim _ioSlots;
 
     public KafkaConnectionHandler(IKafkaRequestHandler handler, KafkaNetworkMetrics metrics, KafkaConfig config, ILogger<KafkaConnectionHandler> logger)
     {
@@ -41,11 +43,14 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
         _metrics = metrics;
         _logger = logger;
         _maxFrameSize = config.GetInt(ServiceDefaultsConfig.SocketRequestMaxBytes);
+        _socketServer = KafkaSocketServerOptions.From(config);
+        _ioSlots = new SemaphoreSlim(_socketServer.IoThreads, _socketServer.IoThreads);
     }
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         string listener = connection.Items.TryGetValue(ListenerNameItem, out object? name) && name is string s ? s : "UNKNOWN";
+        _socketServer.ApplyTo(connection.Features.Get<IConnectionSocketFeature>()?.Socket);
         var context = new KafkaConnectionContext(connection.ConnectionId, listener, connection.RemoteEndPoint, connection.LocalEndPoint);
         CancellationToken cancellationToken = connection.ConnectionClosed;
         PipeReader input = connection.Transport.Input;
@@ -112,7 +117,7 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
                         bool respond;
                         try
                         {
-                            respond = await _handler.HandleAsync(context, request, response, cancellationToken).ConfigureAwait(false);
+                            respond = await HandleWithIoSlotAsync(context, request, response, cancellationToken).ConfigureAwait(false);
                         }
                         catch (Exception e) when (MarkFailed(activity, e))
                         {
@@ -193,6 +198,44 @@ public sealed partial class KafkaConnectionHandler : ConnectionHandler
             _metrics.Closed(listener, error);
             LogClosedNormally(connection.RemoteEndPoint, listener);
         }
+    }
+
+    /// <summary>
+    /// num.io.threads: a request holds one of that many slots while the handler runs up to its
+    /// first wait (Kafka's request handler threads hand a waiting request to a purgatory the same
+    /// way), so a long-poll fetch or an acks=all produce does not hold a slot while it waits.
+    /// </summary>
+    private ValueTask<bool> HandleWithIoSlotAsync(KafkaConnectionContext context, ReadOnlyMemory<byte> request, KafkaWriter response, CancellationToken cancellationToken)
+    {
+        if (!_ioSlots.Wait(0))
+        {
+            return WaitForIoSlotAsync(context, request, response, cancellationToken);
+        }
+
+        try
+        {
+            return _handler.HandleAsync(context, request, response, cancellationToken);
+        }
+        finally
+        {
+            _ioSlots.Release();
+        }
+    }
+
+    private async ValueTask<bool> WaitForIoSlotAsync(KafkaConnectionContext context, ReadOnlyMemory<byte> request, KafkaWriter response, CancellationToken cancellationToken)
+    {
+        await _ioSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ValueTask<bool> handling;
+        try
+        {
+            handling = _handler.HandleAsync(context, request, response, cancellationToken);
+        }
+        finally
+        {
+            _ioSlots.Release();
+        }
+
+        return await handling.ConfigureAwait(false);
     }
 
     /// <summary>Records a handler failure on the request span (an exception filter: returns false, the exception goes on).</summary>

@@ -1,11 +1,12 @@
 using System.Diagnostics.Metrics;
+using Aspire.Kafka.Config;
 using Aspire.Kafka.Server;
 using Aspire.Kafka.ServiceDefaults.Configuration;
 using Aspire.Kafka.TestServices.EchoService;
 
 ConfigDef config = new ConfigDef()
     .Define("log.dirs", ConfigType.String, "", Importance.High, "The data directory (given by the launcher).")
-    .Define("test.ready.delay.ms", ConfigType.Long, 0L, Aspire.Kafka.ServiceDefaults.Configuration.Range.AtLeast(0), Importance.Low,
+    .Define("test.ready.delay.ms", ConfigType.Long, 0L, Aspire.Kafka.Config.Range.AtLeast(0), Importance.Low,
         "/health answers 503 until this long after start.")
     .Define("test.counter.value", ConfigType.Long, 0L, Importance.Low, "Added once at start to the counter aspire.kafka.test.known.")
     .Define("test.secret", ConfigType.Password, "", Importance.Low, "A password-typed key (never shown).")

@@ -1,4 +1,4 @@
-namespace Aspire.Kafka.ServiceDefaults.Configuration;
+namespace Aspire.Kafka.Config;
 
 /// <summary>
 /// A configuration problem, stated in one sentence that names the key, the value and the
@@ -31,12 +31,5 @@ public sealed class ConfigException : Exception
     /// <summary>Why the value was refused, when the exception is about one value.</summary>
     public string? Reason { get; }
 
-    internal static string Show(object? value) => value switch
-    {
-        null => "null",
-        string s => s,
-        IEnumerable<string> list => string.Join(',', list),
-        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "null",
-    };
+    internal static string Show(object? value) => ConfigDef.Format(value) ?? "null";
 }

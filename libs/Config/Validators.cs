@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Aspire.Kafka.ServiceDefaults.Configuration;
+namespace Aspire.Kafka.Config;
 
 /// <summary>Checks a parsed value; throws <see cref="ConfigException"/> (one sentence) when it is not acceptable.</summary>
 public interface IConfigValidator
@@ -95,7 +95,7 @@ public sealed class ValidList : IConfigValidator
             {
                 if (!_allowed.Contains(item, StringComparer.Ordinal))
                 {
-                    throw new ConfigException(name, value, $"Invalid value {item}: must be one of: {string.Join(", ", _allowed)}");
+                    throw new ConfigException(name, value, $"Invalid value {item}: String must be one of: {string.Join(", ", _allowed)}");
                 }
             }
         }

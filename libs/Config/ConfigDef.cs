@@ -1,22 +1,23 @@
 using System.Globalization;
 
-namespace Aspire.Kafka.ServiceDefaults.Configuration;
+namespace Aspire.Kafka.Config;
 
-/// <summary>The type of a configuration value, as in Kafka's <c>ConfigDef.Type</c>.</summary>
-public enum ConfigType
+/// <summary>The type of a configuration value, as in Kafka's <c>ConfigDef.Type</c>; the numbers are DescribeConfigs' ConfigType.</summary>
+public enum ConfigType : sbyte
 {
-    Boolean,
-    String,
-    Int,
-    Short,
-    Long,
-    Double,
+    Unknown = 0,
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Short = 4,
+    Long = 5,
+    Double = 6,
     /// <summary>Comma-separated values; parsed to <c>IReadOnlyList&lt;string&gt;</c>.</summary>
-    List,
+    List = 7,
     /// <summary>A .NET type name; kept as a string, validated by the service.</summary>
-    Class,
+    Class = 8,
     /// <summary>A string that is never logged nor shown in an error message.</summary>
-    Password,
+    Password = 9,
 }
 
 /// <summary>How much a user should care about a key, as in Kafka's <c>ConfigDef.Importance</c>.</summary>
@@ -27,6 +28,12 @@ public enum Importance
     Low,
 }
 
+/// <summary>
+/// A server key a topic key falls back to (Kafka's <c>ConfigSynonym</c>), with the factor that
+/// converts its unit: <c>retention.ms</c> ← <c>log.retention.hours</c> × 3,600,000.
+/// </summary>
+public sealed record ConfigSynonym(string Name, long Multiplier = 1);
+
 /// <summary>One declared configuration key.</summary>
 public sealed record ConfigKey(
     string Name,
@@ -36,11 +43,41 @@ public sealed record ConfigKey(
     Importance Importance,
     string Documentation)
 {
+    /// <summary>For a topic key: the server keys it falls back to, highest precedence first.</summary>
+    public IReadOnlyList<ConfigSynonym> Synonyms { get; init; } = [];
+
+    /// <summary>Whether a broker-level value may be changed at run time (IncrementalAlterConfigs on a broker resource).</summary>
+    public bool DynamicallyUpdatable { get; init; }
+
+    /// <summary>
+    /// Set when the service accepts the key because Kafka knows it, but it has no effect here;
+    /// says why. A value given for it is logged at start with this reason.
+    /// </summary>
+    public string? NoEffectReason { get; init; }
+
     /// <summary>True when the key has no default: a value must come from a file, the environment or an override.</summary>
     public bool IsRequired => ReferenceEquals(DefaultValue, ConfigDef.NoDefault);
 
+    /// <summary>The default as Kafka shows it (DescribeConfigs, docs); null when there is none.</summary>
+    public string? DefaultString => IsRequired ? null : ConfigDef.Format(DefaultValue);
+
     /// <summary>The environment variable that sets this key (Confluent images' rule, see <see cref="ConfigDef.EnvironmentVariableName"/>).</summary>
     public string EnvironmentVariable => ConfigDef.EnvironmentVariableName(Name);
+
+    /// <summary>Parses <paramref name="raw"/> and runs the validator: null when valid, else Kafka's message ("Invalid value V for configuration K: Reason").</summary>
+    public string? Validate(string raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        try
+        {
+            ConfigDef.Parse(this, raw);
+            return null;
+        }
+        catch (ConfigException e) when (e.Reason is { Length: > 0 } reason)
+        {
+            return $"Invalid value {raw} for configuration {Name}: {char.ToUpperInvariant(reason[0])}{reason[1..]}";
+        }
+    }
 }
 
 /// <summary>
@@ -63,21 +100,56 @@ public sealed class ConfigDef
 
     public ConfigKey this[string name] => _keys[name];
 
-    /// <summary>Declares a key. <paramref name="defaultValue"/> may be a typed value or its string form; <see cref="NoDefault"/> makes the key required.</summary>
-    public ConfigDef Define(string name, ConfigType type, object? defaultValue, IConfigValidator? validator, Importance importance, string documentation)
+    /// <summary>A key on its own (for a definition shared by several services). <paramref name="defaultValue"/> may be a typed value or its string form; <see cref="NoDefault"/> makes the key required.</summary>
+    public static ConfigKey Key(string name, ConfigType type, object? defaultValue, IConfigValidator? validator, Importance importance, string documentation)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (_keys.ContainsKey(name))
-        {
-            throw new InvalidOperationException($"Configuration {name} is defined twice.");
-        }
-
         object? parsedDefault = ReferenceEquals(defaultValue, NoDefault) || defaultValue is null
             ? defaultValue
             : ParseDefault(name, type, defaultValue, validator);
-        _keys.Add(name, new ConfigKey(name, type, parsedDefault, validator, importance, documentation));
+        return new ConfigKey(name, type, parsedDefault, validator, importance, documentation);
+    }
+
+    /// <summary>Declares a key. <paramref name="defaultValue"/> may be a typed value or its string form; <see cref="NoDefault"/> makes the key required.</summary>
+    public ConfigDef Define(string name, ConfigType type, object? defaultValue, IConfigValidator? validator, Importance importance, string documentation) =>
+        Define(Key(name, type, defaultValue, validator, importance, documentation));
+
+    /// <summary>Declares a key built elsewhere (<see cref="Key"/>).</summary>
+    public ConfigDef Define(ConfigKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (_keys.ContainsKey(key.Name))
+        {
+            throw new InvalidOperationException($"Configuration {key.Name} is defined twice.");
+        }
+
+        _keys.Add(key.Name, key);
         return this;
     }
+
+    /// <summary>Marks a key declared elsewhere as accepted without effect in this service, saying why (see <see cref="ConfigKey.NoEffectReason"/>).</summary>
+    public ConfigDef WithoutEffect(string name, string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        _keys[name] = Existing(name) with { NoEffectReason = reason };
+        return this;
+    }
+
+    /// <summary>A copy of this definition with every key accepted without effect, for <paramref name="reason"/>.</summary>
+    public ConfigDef AllWithoutEffect(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var result = new ConfigDef();
+        foreach (ConfigKey key in _keys.Values)
+        {
+            result._keys.Add(key.Name, key with { NoEffectReason = reason });
+        }
+
+        return result;
+    }
+
+    /// <summary>Keys of this definition that were given a value although they have no effect here, with the reason (for the start-up log).</summary>
+    public IEnumerable<ConfigKey> KeysWithoutEffect => _keys.Values.Where(k => k.NoEffectReason is not null);
 
     public ConfigDef Define(string name, ConfigType type, object? defaultValue, Importance importance, string documentation) =>
         Define(name, type, defaultValue, null, importance, documentation);
@@ -89,11 +161,7 @@ public sealed class ConfigDef
     /// <summary>Changes the default of a key declared elsewhere (e.g. a service giving <c>listeners</c> its own default).</summary>
     public ConfigDef WithDefault(string name, object? defaultValue)
     {
-        if (!_keys.TryGetValue(name, out ConfigKey? key))
-        {
-            throw new InvalidOperationException($"Configuration {name} is not defined, so its default cannot be changed.");
-        }
-
+        ConfigKey key = Existing(name);
         object? parsed = ReferenceEquals(defaultValue, NoDefault) || defaultValue is null
             ? defaultValue
             : ParseDefault(name, key.Type, defaultValue, key.Validator);
@@ -101,9 +169,14 @@ public sealed class ConfigDef
         return this;
     }
 
-    /// <summary>A new definition holding the keys of this one and of <paramref name="other"/> (a key in both is an error).</summary>
+    /// <summary>
+    /// A new definition holding the keys of this one and of <paramref name="other"/>. The same
+    /// key (one declaration reached through two definitions) is taken once; two different
+    /// declarations of one name are an error.
+    /// </summary>
     public ConfigDef Merge(ConfigDef other)
     {
+        ArgumentNullException.ThrowIfNull(other);
         var merged = new ConfigDef();
         foreach (ConfigKey key in _keys.Values)
         {
@@ -112,7 +185,7 @@ public sealed class ConfigDef
 
         foreach (ConfigKey key in other._keys.Values)
         {
-            if (!merged._keys.TryAdd(key.Name, key))
+            if (!merged._keys.TryAdd(key.Name, key) && !merged._keys[key.Name].Equals(key))
             {
                 throw new InvalidOperationException($"Configuration {key.Name} is defined twice (use WithDefault to change the default of a shared key).");
             }
@@ -120,6 +193,37 @@ public sealed class ConfigDef
 
         return merged;
     }
+
+    /// <summary>A new definition holding only the keys named (each must be defined here).</summary>
+    public ConfigDef Select(IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var selected = new ConfigDef();
+        foreach (string name in names)
+        {
+            selected.Define(Existing(name));
+        }
+
+        return selected;
+    }
+
+    /// <summary>
+    /// A value as Kafka prints it (<c>ConfigDef.convertToString</c>): lists comma-joined,
+    /// booleans lower case, numbers in the invariant culture; null stays null.
+    /// </summary>
+    public static string? Format(object? value) => value switch
+    {
+        null => null,
+        string s => s,
+        bool b => b ? "true" : "false",
+        IEnumerable<string> list => string.Join(',', list),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
+    private ConfigKey Existing(string name) => _keys.TryGetValue(name, out ConfigKey? key)
+        ? key
+        : throw new InvalidOperationException($"Configuration {name} is not defined here.");
 
     /// <summary>
     /// The environment variable for a key, the Confluent images' rule: prefix <c>KAFKA_</c>,
@@ -208,7 +312,7 @@ public sealed class ConfigDef
             case ConfigType.List:
                 return trimmed.Length == 0
                     ? Array.Empty<string>()
-                    : trimmed.Split(',', StringSplitOptions.TrimEntries);
+                    : trimmed.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             case ConfigType.String:
             case ConfigType.Class:
                 return trimmed;
