@@ -30,7 +30,7 @@ public sealed class KafkaSampleConfigTests : IDisposable
 
         // The sample leaves listener.security.protocol.map unset: the controller listener is PLAINTEXT, as in Kafka.
         Assert.Equal(ConfigSource.Default, config.SourceOf(ServiceDefaultsConfig.ListenerSecurityProtocolMap));
-        IReadOnlyList<ServiceDefaults.Kafka.KafkaListener> listeners = ServiceDefaults.Kafka.KafkaListener.Parse(
+        IReadOnlyList<ServiceDefaults.Configuration.KafkaListener> listeners = ServiceDefaults.Configuration.KafkaListener.Parse(
             config.GetList(ServiceDefaultsConfig.Listeners), ServiceDefaultsConfig.EffectiveSecurityProtocolMap(config));
         Assert.Equal(("CONTROLLER", "PLAINTEXT", 9093), (listeners[0].Name, listeners[0].SecurityProtocol, listeners[0].Port));
 
