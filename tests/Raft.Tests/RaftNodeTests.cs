@@ -74,7 +74,7 @@ public sealed class RaftNodeTests
         {
             foreach (int id in ids)
             {
-                var config = new RaftConfig { NodeId = id, Voters = voters, ElectionTimeoutMs = 300, FetchTimeoutMs = 600, FetchMaxWaitMs = 100, RequestTimeoutMs = 500 };
+                var config = new RaftConfig { NodeId = id, Voters = voters, ElectionTimeoutMs = 1000, FetchTimeoutMs = 2000, FetchMaxWaitMs = 100, RequestTimeoutMs = 1000 };
                 var listener = new TestListener();
                 var node = new RaftNode(config, new SnapshotPolicy(maxRecordBytesBetweenSnapshots, 0, 0), new Transport(this), listener, NullLoggerFactory.Instance);
                 var stop = new CancellationTokenSource();
@@ -90,14 +90,30 @@ public sealed class RaftNodeTests
             return leader!;
         }
 
-        /// <summary>Proposes on the leader's loop and waits until the leader applied the records.</summary>
+        /// <summary>
+        /// Proposes on the leader's loop and waits until that leader applied the records. A node
+        /// that lost the leadership between the status read and the proposal refuses it without
+        /// appending anything (NOT_LEADER_OR_FOLLOWER); the proposal then goes to the new leader, as
+        /// a real client would retry (a loaded machine can starve a follower past its fetch timeout).
+        /// </summary>
         public async Task ProposeAsync(TestNode leader, params string[] values)
         {
-            var proposed = new TaskCompletionSource<ProposeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Assert.True(leader.Node.TryPost(now => proposed.SetResult(leader.Node.Core.Propose([.. values.Select(v => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(v))], now))));
-            ProposeResult result = await proposed.Task.WaitAsync(Deadline);
-            Assert.True(result.Succeeded, RaftErrors.Name(result.ErrorCode));
-            await PollAsync(() => leader.Node.AppliedOffset > result.LastOffset, () => $"leader applied {leader.Node.AppliedOffset}, proposed up to {result.LastOffset}");
+            DateTime until = DateTime.UtcNow + Deadline;
+            while (true)
+            {
+                var proposed = new TaskCompletionSource<ProposeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                TestNode target = leader;
+                Assert.True(target.Node.TryPost(now => proposed.SetResult(target.Node.Core.Propose([.. values.Select(v => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(v))], now))));
+                ProposeResult result = await proposed.Task.WaitAsync(Deadline);
+                if (result.Succeeded)
+                {
+                    await PollAsync(() => target.Node.AppliedOffset > result.LastOffset, () => $"leader applied {target.Node.AppliedOffset}, proposed up to {result.LastOffset}");
+                    return;
+                }
+
+                Assert.True(result.ErrorCode == RaftErrors.NotLeaderOrFollower && DateTime.UtcNow < until, RaftErrors.Name(result.ErrorCode));
+                leader = await WaitForLeaderAsync();
+            }
         }
 
         public async ValueTask DisposeAsync()
