@@ -14,12 +14,14 @@ public static class NodeHostingExtensions
     /// <summary>
     /// Call after <c>AddServiceDefaults(service, NodeConfig.Create().Merge(...))</c>. Registers
     /// <see cref="NodeSettings"/>, <see cref="ClusterMetadataFollower"/>, <see cref="NodeLifecycleManager"/>,
-    /// <see cref="ControllerChannel"/>, the API dispatcher with ApiVersions, and the generic APIs every
-    /// node answers: Metadata, FindCoordinator, DescribeCluster, ListGroups (brokers only: empty) and the other group APIs
-    /// (brokers only: advertised with the coordinator's ranges, answered NOT_COORDINATOR), and
-    /// the admin requests forwarded to the active controller (CreateTopics, DeleteTopics,
-    /// CreatePartitions, DescribeConfigs, AlterConfigs, IncrementalAlterConfigs, ElectLeaders,
-    /// DescribeQuorum), plus the "node" health check (registered and unfenced). Throws
+    /// <see cref="ControllerChannel"/>, the API dispatcher with ApiVersions and the "node" health check
+    /// (registered and unfenced). A broker also gets the client surface of a cluster node: Metadata,
+    /// FindCoordinator, DescribeCluster, InitProducerId, the group APIs forwarded to the group's
+    /// coordinator node (<see cref="CoordinatorChannel"/>), and the admin requests forwarded to the
+    /// active controller (CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs,
+    /// AlterConfigs, IncrementalAlterConfigs, ElectLeaders, DescribeQuorum). A coordinator is an
+    /// internal tier: besides ApiVersions it answers only Envelope (the forwarded group requests,
+    /// served by the group APIs the coordinator registers itself). Throws
     /// <see cref="InvalidOperationException"/> (one sentence) on bad configuration.
     /// </summary>
     public static NodeSettings AddClusterNode(this WebApplicationBuilder builder, NodeRole role)
@@ -39,12 +41,19 @@ public static class NodeHostingExtensions
         services.AddSingleton<ProducerIdManager>();
 
         services.AddKafkaApiDispatcher();
-        services.AddSingleton<IKafkaApi, MetadataApi>();
-        services.AddSingleton<IKafkaApi, FindCoordinatorApi>();
-        services.AddSingleton<IKafkaApi, DescribeClusterApi>();
-        services.AddSingleton<IKafkaApi, InitProducerIdApi>();
-        if (role == NodeRole.Broker)
+        if (role == NodeRole.Coordinator)
         {
+            // An internal tier, like the controllers: brokers forward the group APIs here in
+            // envelopes; clients never connect (Metadata does not list coordinator nodes).
+            services.AddSingleton<IKafkaApi, EnvelopeApi>();
+        }
+        else
+        {
+            services.AddSingleton<CoordinatorChannel>();
+            services.AddSingleton<IKafkaApi, MetadataApi>();
+            services.AddSingleton<IKafkaApi, FindCoordinatorApi>();
+            services.AddSingleton<IKafkaApi, DescribeClusterApi>();
+            services.AddSingleton<IKafkaApi, InitProducerIdApi>();
             services.AddSingleton<IKafkaApi, BrokerListGroupsApi>();
             services.AddSingleton<IKafkaApi, BrokerOffsetCommitApi>();
             services.AddSingleton<IKafkaApi, BrokerOffsetFetchApi>();
@@ -55,16 +64,16 @@ public static class NodeHostingExtensions
             services.AddSingleton<IKafkaApi, BrokerDescribeGroupsApi>();
             services.AddSingleton<IKafkaApi, BrokerDeleteGroupsApi>();
             services.AddSingleton<IKafkaApi, BrokerOffsetDeleteApi>();
+            services.AddSingleton<IKafkaApi, CreateTopicsApi>();
+            services.AddSingleton<IKafkaApi, DeleteTopicsApi>();
+            services.AddSingleton<IKafkaApi, CreatePartitionsApi>();
+            services.AddSingleton<IKafkaApi, DescribeConfigsApi>();
+            services.AddSingleton<IKafkaApi, AlterConfigsApi>();
+            services.AddSingleton<IKafkaApi, IncrementalAlterConfigsApi>();
+            services.AddSingleton<IKafkaApi, ElectLeadersApi>();
+            services.AddSingleton<IKafkaApi, DescribeQuorumApi>();
         }
 
-        services.AddSingleton<IKafkaApi, CreateTopicsApi>();
-        services.AddSingleton<IKafkaApi, DeleteTopicsApi>();
-        services.AddSingleton<IKafkaApi, CreatePartitionsApi>();
-        services.AddSingleton<IKafkaApi, DescribeConfigsApi>();
-        services.AddSingleton<IKafkaApi, AlterConfigsApi>();
-        services.AddSingleton<IKafkaApi, IncrementalAlterConfigsApi>();
-        services.AddSingleton<IKafkaApi, ElectLeadersApi>();
-        services.AddSingleton<IKafkaApi, DescribeQuorumApi>();
         services.AddHealthChecks().AddCheck<NodeHealthCheck>("node");
         return settings;
     }

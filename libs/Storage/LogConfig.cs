@@ -51,6 +51,20 @@ public sealed record LogConfig
     public const string CompressionTypeConfig = "compression.type";
     public const string UncleanLeaderElectionEnableConfig = "unclean.leader.election.enable";
 
+    /// <summary>Deprecated in Kafka 3.0 (KIP-724), removed in 4.0; accepted without effect (see <see cref="MessageFormatNoEffect"/>).</summary>
+    public const string MessageFormatVersionConfig = "message.format.version";
+
+    /// <summary>Kafka 3.x's switch for down-converting batches for old Fetch versions, removed in 4.0; accepted without effect.</summary>
+    public const string MessageDownconversionEnableConfig = "message.downconversion.enable";
+
+    /// <summary>Why <see cref="MessageFormatVersionConfig"/> (and log.message.format.version) change nothing.</summary>
+    public const string MessageFormatNoEffect =
+        "deprecated since Kafka 3.0 (KIP-724) and ignored from inter.broker.protocol.version 3.0 on, as here: every batch is written in record batch format v2";
+
+    /// <summary>Why <see cref="MessageDownconversionEnableConfig"/> changes nothing.</summary>
+    public const string DownconversionNoEffect =
+        "nothing is ever down-converted here: Fetch is served from v4, whose clients read record batch format v2 as stored";
+
     /// <summary>segment.bytes / log.segment.bytes.</summary>
     public int SegmentBytes { get; init; } = Default<int>(SegmentBytesConfig);
 
@@ -298,6 +312,20 @@ public sealed record LogConfig
                 null, Same(CompressionTypeConfig, "The final compression type for a given topic.", dynamic: true));
             Define(UncleanLeaderElectionEnableConfig, ConfigType.Boolean, false, null, "Whether replicas not in the ISR may be elected leader as a last resort (data may be lost).",
                 null, Same(UncleanLeaderElectionEnableConfig, "Whether replicas not in the ISR may be elected leader as a last resort.", dynamic: true));
+
+            // Kafka 3.x's deprecated format keys (removed in 4.0): clients of that era still send
+            // them in CreateTopics/AlterConfigs, so they are accepted, stored and described as Kafka
+            // 3.x does, and have no effect, as in Kafka 3.x from IBP 3.0 on.
+            Define(MessageFormatVersionConfig, ConfigType.String, "3.0-IV1", KafkaVersion,
+                $"[DEPRECATED] The message format version of the topic; no effect: {MessageFormatNoEffect}.",
+                null, Same("log.message.format.version", $"[DEPRECATED] The default message format version; no effect: {MessageFormatNoEffect}.", dynamic: true));
+            Define(MessageDownconversionEnableConfig, ConfigType.Boolean, true, null,
+                $"Whether batches are down-converted for old Fetch versions; no effect: {DownconversionNoEffect}.",
+                null, Same("log.message.downconversion.enable", $"Whether batches are down-converted for old Fetch versions; no effect: {DownconversionNoEffect}.", dynamic: true));
+            Topic.WithoutEffect(MessageFormatVersionConfig, MessageFormatNoEffect);
+            Server.WithoutEffect("log.message.format.version", MessageFormatNoEffect);
+            Topic.WithoutEffect(MessageDownconversionEnableConfig, DownconversionNoEffect);
+            Server.WithoutEffect("log.message.downconversion.enable", DownconversionNoEffect);
         }
 
         private static void Define(string name, ConfigType type, object? defaultValue, IConfigValidator? validator, string documentation,
@@ -319,6 +347,11 @@ public sealed record LogConfig
                 Apply.Add((name, apply));
             }
         }
+
+        /// <summary>A Kafka version as message.format.version takes it: "0.10.2", "2.8", "3.0-IV1".</summary>
+        private static readonly IConfigValidator KafkaVersion = Validator.From(
+            v => v is string text && System.Text.RegularExpressions.Regex.IsMatch(text, @"^\d+\.\d+(\.\d+)?(-IV\d+)?$") ? null : "not a Kafka version such as 2.8 or 3.0-IV1",
+            "[0.8.0, ..., 3.0-IV1, ...]");
 
         private static ServerSynonym Same(string name, string documentation, bool dynamic = false) => new(name, documentation, dynamic, 1, null, null, null);
 

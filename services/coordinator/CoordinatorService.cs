@@ -32,6 +32,9 @@ public sealed class CoordinatorService : BackgroundService, IMetadataListener
             "{group}", "Consumer groups this coordinator holds, by state.");
         _meter.CreateObservableGauge("aspire.kafka.coordinator.members", () => coordinator.Snapshot().Members, "{member}", "Members of the groups this coordinator holds.");
         _meter.CreateObservableGauge("aspire.kafka.coordinator.partitions.owned", () => coordinator.Manager.OwnedPartitions.Count, "{partition}", "__consumer_offsets partitions this coordinator owns.");
+        _meter.CreateObservableGauge("aspire.kafka.coordinator.partition.owned",
+            () => coordinator.Manager.OwnedPartitions.Select(p => new Measurement<int>(1, new KeyValuePair<string, object?>("partition", p))),
+            "{partition}", "1 for each __consumer_offsets partition this coordinator owns, labelled with the partition: which coordinator node serves which groups.");
         _meter.CreateObservableCounter("aspire.kafka.coordinator.rebalances", () => coordinator.RebalancesCompleted, "{rebalance}", "Group generations completed.");
         _meter.CreateObservableCounter("aspire.kafka.coordinator.offset.commits", () => coordinator.OffsetsCommitted, "{offset}", "Partition offsets committed.");
         _meter.CreateObservableCounter("aspire.kafka.coordinator.log.appends", () => coordinator.LogAppends, "{append}",

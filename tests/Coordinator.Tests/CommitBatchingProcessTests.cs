@@ -31,6 +31,8 @@ public sealed class CommitBatchingProcessTests
         });
         await using var client = new KafkaClient(new KafkaClientOptions { BootstrapServers = cluster.BootstrapServers("primary").Split(','), ClientId = "batching-test" });
 
+        (await client.CreateTopicsAsync([new NewTopic("fenced-topic", 1, 1)])).Single().ThrowIfError(); // commits to topics that do not exist are refused
+
         // 32 groups that all live in __consumer_offsets partition 0, each with its own connection.
         List<string> groups = [.. Enumerable.Range(0, 10_000).Select(i => $"batched-{i}").Where(g => CoordinatorsImage.PartitionFor(g, OffsetsPartitions) == 0).Take(32)];
         KafkaNode coordinator = await new GroupAdmin(client).FindCoordinatorAsync(groups[0], CancellationToken.None);

@@ -61,7 +61,7 @@ public sealed class ConcurrentCommitTests(ITestOutputHelper output)
                         Name = t.Key,
                         Partitions = [.. t.Select(o => new OffsetCommitRequest.OffsetCommitRequestPartition { PartitionIndex = o.Partition, CommittedOffset = o.Offset })],
                     })],
-                }, 7, owner.Now);
+                }, 7, owner.Now, owner.Topics.Snapshot());
                 Assert.All(response.Topics.SelectMany(t => t.Partitions), p => Assert.Equal((short)ErrorCode.None, p.ErrorCode));
             }
         })));

@@ -94,7 +94,10 @@ internal sealed class Harness
             GenerationIdOrMemberEpoch = generation,
             MemberId = memberId,
             Topics = [new() { Name = topic, Partitions = [new() { PartitionIndex = partition, CommittedOffset = offset, CommittedMetadata = metadata }] }],
-        }, version, Now);
+        }, version, Now, Topics.Snapshot());
+
+    /// <summary>The metadata the commit path checks: every topic exists except <see cref="TestTopics.Missing"/>.</summary>
+    public TestTopics Topics { get; } = new();
 
     public long Committed(string topic, int partition, string group = Group)
     {
@@ -142,4 +145,12 @@ internal sealed class Harness
         Assert.All(synced, s => Assert.Equal(ErrorCode.None, s.Error));
         return (members, generation);
     }
+}
+
+/// <summary>Every topic exists, with every partition, except those in <see cref="Missing"/>.</summary>
+public sealed class TestTopics : ITopicPartitionCatalog
+{
+    public HashSet<string> Missing { get; } = [];
+
+    public Func<string, int, bool> Snapshot() => (topic, _) => !Missing.Contains(topic);
 }

@@ -1,3 +1,4 @@
+using Aspire.Kafka.Coordinator.Apis;
 using Aspire.Kafka.Coordinator.Groups;
 using Aspire.Kafka.Protocol;
 using Aspire.Kafka.Protocol.Messages;
@@ -23,6 +24,31 @@ public sealed class OffsetTests
         Assert.Equal(ErrorCode.None, error);
         OffsetFetchResponse.OffsetFetchResponsePartitions p = Assert.Single(Assert.Single(all).Partitions);
         Assert.Equal((42L, "m"), (p.CommittedOffset, p.Metadata));
+    }
+
+    [Fact]
+    public async Task A_commit_to_a_topic_that_does_not_exist_is_unknown_topic_or_partition_and_not_stored()
+    {
+        var h = new Harness();
+        h.Topics.Missing.Add("typo");
+        Assert.Equal(ErrorCode.UnknownTopicOrPartition, Error(await h.Commit("typo", 0, 5, group: "g-typo")));
+        Assert.Null(h.GroupState("g-typo")); // the coordinator was not asked: no group, no offsets
+        Assert.Equal(0, h.Coordinator.OffsetsCommitted);
+
+        // One request with both: the known partition is stored, the unknown one is refused.
+        OffsetCommitResponse mixed = await OffsetCommitApi.CommitAsync(h.Coordinator, new OffsetCommitRequest
+        {
+            GroupId = "g-mixed",
+            GenerationIdOrMemberEpoch = -1,
+            Topics =
+            [
+                new() { Name = "typo", Partitions = [new() { PartitionIndex = 0, CommittedOffset = 1 }] },
+                new() { Name = "t", Partitions = [new() { PartitionIndex = 3, CommittedOffset = 7 }] },
+            ],
+        }, 8, h.Now, h.Topics.Snapshot());
+        Assert.Equal([(short)ErrorCode.UnknownTopicOrPartition, (short)ErrorCode.None], mixed.Topics.Select(t => Assert.Single(t.Partitions).ErrorCode));
+        Assert.Equal(7, h.Committed("t", 3, group: "g-mixed"));
+        Assert.Equal(-1, h.Committed("typo", 0, group: "g-mixed"));
     }
 
     [Fact]

@@ -181,19 +181,12 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
         Assert.Equal(5, second.GetProperty("min_offset").GetInt32());
     }
 
-    // kafkajs takes every node's API versions from its seed broker's ApiVersions (brokerPool.js):
-    // brokers advertise the group APIs (answering NOT_COORDINATOR, libs/Node) so that kafkajs sends
-    // JoinGroup & co. to the coordinator it found.
+    // kafkajs takes every node's API versions from its seed broker's ApiVersions (brokerPool.js)
+    // and looks the coordinator FindCoordinator names up in its Metadata broker list: both hold
+    // now that the coordinator is a broker that forwards to the coordinator tier.
     [Fact]
     public Task Kafkajs_bootstrapped_from_the_brokers_consumes_in_a_group() =>
         KafkajsGroupAsync(fixture.Bootstrap, "kafkajs-brokers");
-
-    // Bootstrapped from a coordinator, kafkajs learns versions that cover the brokers' APIs too
-    // (the coordinator advertises Produce/Fetch/ListOffsets, answering NOT_LEADER_OR_FOLLOWER) and
-    // finds the brokers in the coordinator's Metadata.
-    [Fact]
-    public Task Kafkajs_bootstrapped_from_a_coordinator_consumes_in_a_group_and_commits() =>
-        KafkajsGroupAsync(fixture.Cluster.Node("coordinator-1").Address("PLAINTEXT"), "kafkajs-coordinator");
 
     private async Task KafkajsGroupAsync(string bootstrap, string name)
     {
@@ -300,6 +293,93 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Every_client_sees_exactly_the_brokers_and_can_place_replicas_on_all_it_sees()
+    {
+        int[] brokers = [101, 102, 103]; // the two coordinator nodes (201, 202) are an internal tier
+
+        string kcat = await RunKcatAsync("-b", fixture.Bootstrap, "-L");
+        Assert.Equal(brokers, System.Text.RegularExpressions.Regex.Matches(kcat, @"broker (\d+) at").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).Order());
+
+        JsonElement r = await RunScriptAsync("cluster_checks.py", null, "view", fixture.Bootstrap, "placement");
+        Assert.Equal(brokers, r.GetProperty("kafka_python").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.Equal(brokers, r.GetProperty("confluent").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.True(r.GetProperty("placement-a").ValueKind == JsonValueKind.Null, r.ToString()); // explicit assignment over every broker seen
+        Assert.True(r.GetProperty("placement-rf").ValueKind == JsonValueKind.Null, r.ToString()); // replication factor = brokers seen
+        Assert.All(r.GetProperty("replicas_a").EnumerateObject(), p => Assert.Equal(brokers, p.Value.EnumerateArray().Select(b => b.GetInt32())));
+
+        string folder = NodeFolder();
+        JsonElement kafkajs = await RunJsonAsync("node", folder, null, Path.Combine(folder, "kafkajs-cluster.js"), fixture.Bootstrap);
+        Assert.Equal(brokers, kafkajs.GetProperty("brokers").EnumerateArray().Select(b => b.GetInt32()));
+        Assert.Contains(kafkajs.GetProperty("controller").GetInt32(), brokers);
+    }
+
+    [Fact]
+    public async Task A_commit_to_a_topic_that_does_not_exist_is_refused_and_not_stored()
+    {
+        JsonElement r = await RunScriptAsync("cluster_checks.py", null, "commit", fixture.Bootstrap, "typo");
+
+        Assert.Contains("UNKNOWN_TOPIC_OR_PART", r.GetProperty("commit_error").GetString() ?? "", StringComparison.Ordinal);
+        Assert.Equal([-1001L], r.GetProperty("committed").EnumerateArray().Select(o => o.GetInt64())); // OFFSET_INVALID: nothing stored
+    }
+
+    [Fact]
+    public async Task Admin_clients_list_every_group_of_the_cluster_once()
+    {
+        await using KafkaClient client = await TopicWithRecordsAsync("listed", 1, 1);
+
+        JsonElement r = await RunScriptAsync("cluster_checks.py", null, "list", fixture.Bootstrap, "listed");
+
+        Assert.All(r.GetProperty("kafka_python").EnumerateObject(), g => Assert.True(g.Value.GetInt32() == 1, r.ToString()));
+        Assert.All(r.GetProperty("confluent").EnumerateObject(), g => Assert.True(g.Value.GetInt32() == 1, r.ToString()));
+    }
+
+    [Fact]
+    public async Task Killing_the_broker_the_group_uses_as_coordinator_moves_it_and_no_record_is_lost()
+    {
+        await using KafkaClient client = await TopicWithRecordsAsync("broker-failover-topic", 4, 10);
+        var admin = new GroupAdmin(client);
+        string? killed = null;
+
+        JsonElement r = await RunScriptAsync("confluent_group.py", async line =>
+        {
+            if (line != "READY")
+            {
+                return;
+            }
+
+            KafkaNode coordinator = await admin.FindCoordinatorAsync("broker-failover-group", CancellationToken.None);
+            Assert.InRange(coordinator.Id, 101, 103); // clients are sent to a broker
+            killed = $"broker-{coordinator.Id - 100}";
+            await fixture.Cluster.Node(killed).KillAsync();
+            for (int p = 0; p < 4; p++)
+            {
+                await client.ProduceAsync("broker-failover-topic", p, [.. Enumerable.Range(0, 10).Select(i => new ProducerRecord(null, [(byte)i]))], acks: -1);
+            }
+        }, "failover", fixture.Bootstrap, "broker-failover-topic", "broker-failover-group", "4", "80");
+
+        try
+        {
+            Assert.NotNull(killed);
+            Assert.True(r.GetProperty("half").GetBoolean(), r.ToString());
+            Assert.True(r.GetProperty("all").GetBoolean(), r.ToString());
+            Assert.Equal(80, r.GetProperty("records").GetInt32());
+            Assert.True(r.GetProperty("committed").GetBoolean(), r.ToString());
+            Assert.True(r.GetProperty("revokes_after_ready").GetInt32() == 0, $"the members lost their assignment in the move: {r}");
+            KafkaNode now = await admin.FindCoordinatorAsync("broker-failover-group", CancellationToken.None);
+            Assert.NotEqual(killed, $"broker-{now.Id - 100}");
+            IReadOnlyDictionary<(string Topic, int Partition), long> committed = await admin.CommittedAsync(now, "broker-failover-group", CancellationToken.None);
+            Assert.Equal([20L, 20L, 20L, 20L], Enumerable.Range(0, 4).Select(p => committed.GetValueOrDefault(("broker-failover-topic", p), -1)));
+        }
+        finally
+        {
+            if (killed is not null)
+            {
+                await fixture.Cluster.Node(killed).RestartAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Killing_the_coordinator_moves_the_group_and_no_record_is_lost()
     {
         await using KafkaClient client = await TopicWithRecordsAsync("failover-topic", 4, 10);
@@ -313,8 +393,7 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
                 return;
             }
 
-            KafkaNode coordinator = await admin.FindCoordinatorAsync("failover-group", CancellationToken.None);
-            killed = $"coordinator-{coordinator.Id - 200}";
+            killed = await CoordinatorNodeOfAsync("failover-group");
             await fixture.Cluster.Node(killed).KillAsync();
             for (int p = 0; p < 4; p++)
             {
@@ -329,8 +408,9 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
             Assert.True(r.GetProperty("all").GetBoolean(), r.ToString());
             Assert.Equal(80, r.GetProperty("records").GetInt32());
             Assert.True(r.GetProperty("committed").GetBoolean(), r.ToString());
+            Assert.True(r.GetProperty("revokes_after_ready").GetInt32() == 0, $"the members lost their assignment in the move: {r}");
+            Assert.NotEqual(killed, await CoordinatorNodeOfAsync("failover-group"));
             KafkaNode now = await admin.FindCoordinatorAsync("failover-group", CancellationToken.None);
-            Assert.NotEqual(killed, $"coordinator-{now.Id - 200}");
             IReadOnlyDictionary<(string Topic, int Partition), long> committed = await admin.CommittedAsync(now, "failover-group", CancellationToken.None);
             Assert.Equal([20L, 20L, 20L, 20L], Enumerable.Range(0, 4).Select(p => committed.GetValueOrDefault(("failover-topic", p), -1)));
         }
@@ -342,6 +422,46 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
             }
         }
     }
+
+    /// <summary>
+    /// The coordinator node (its resource name) that owns the group's <c>__consumer_offsets</c>
+    /// partition, from the coordinators' <c>aspire_kafka_coordinator_partition_owned</c> gauge
+    /// (clients only ever see the broker that leads the partition).
+    /// </summary>
+    private async Task<string> CoordinatorNodeOfAsync(string group)
+    {
+        string label = $"partition=\"{Aspire.Kafka.Metadata.CoordinatorsImage.PartitionFor(group, 6)}\"";
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var owners = new List<string>();
+            foreach (string node in new[] { "coordinator-1", "coordinator-2" })
+            {
+                try
+                {
+                    string metrics = await MetricsHttp.GetStringAsync(new Uri($"http://{fixture.Cluster.Node(node).Address("http")}/metrics"));
+                    if (MetricsProcessTests.Samples(metrics, "aspire_kafka_coordinator_partition_owned", label).Sum() > 0)
+                    {
+                        owners.Add(node);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // a killed coordinator owns nothing
+                }
+            }
+
+            if (owners.Count == 1)
+            {
+                return owners[0];
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no single coordinator owns {label}: {string.Join(", ", owners)}");
+            await Task.Delay(200); // polling interval
+        }
+    }
+
+    private static readonly HttpClient MetricsHttp = new();
 
     private static async Task<string> RunKcatAsync(params string[] args)
     {

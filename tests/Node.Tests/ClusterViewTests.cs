@@ -39,13 +39,13 @@ public sealed class ClusterViewTests
     }
 
     [Fact]
-    public void Coordinators_are_listed_but_never_named_controller()
+    public void Coordinator_nodes_are_an_internal_tier_clients_never_see()
     {
         MetadataImage image = Image(Coordinator(51), Broker(102), Coordinator(52), Broker(101));
 
         ClientClusterView view = ClusterView.ForClients(image, Plaintext);
 
-        Assert.Equal([51, 52, 101, 102], view.Nodes.Select(n => n.Id));
+        Assert.Equal([101, 102], view.Nodes.Select(n => n.Id));
         Assert.Equal(101, view.ControllerId);
     }
 
@@ -57,7 +57,7 @@ public sealed class ClusterViewTests
         Assert.Equal(-1, empty.ControllerId);
 
         ClientClusterView onlyCoordinators = ClusterView.ForClients(Image(Coordinator(51), Broker(101, fenced: true)), Plaintext);
-        Assert.Equal([51], onlyCoordinators.Nodes.Select(n => n.Id));
+        Assert.Empty(onlyCoordinators.Nodes);
         Assert.Equal(-1, onlyCoordinators.ControllerId);
     }
 
@@ -135,6 +135,7 @@ public sealed class ClusterViewTests
             Assert.True(view.ControllerId == -1 || view.Nodes.Any(n => n.Id == view.ControllerId), context);
             Assert.True(view.Nodes.Select(n => n.Id).SequenceEqual(view.Nodes.Select(n => n.Id).Order()), context);
             Assert.All(view.Nodes, n => Assert.False(image.Cluster.Node(n.Id)!.Fenced, context));
+            Assert.All(view.Nodes, n => Assert.Equal(NodeRole.Broker, image.Cluster.Node(n.Id)!.Role));
         }
     }
 

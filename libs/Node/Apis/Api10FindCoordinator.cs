@@ -7,9 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Aspire.Kafka.Node.Apis;
 
 /// <summary>
-/// FindCoordinator (key 10), v0–v4 (v4: batched keys), answered from the metadata image
-/// (design.md §4): the group's <c>__consumer_offsets</c> partition and the coordinator node the
-/// controller assigned it to. The first lookup in a cluster asks the controller to create
+/// FindCoordinator (key 10), v0–v4 (v4: batched keys), answered from the metadata image as
+/// Kafka answers it: the BROKER that leads the group's <c>__consumer_offsets</c> partition. That
+/// broker forwards the group's requests to the coordinator node the controller assigned the
+/// partition to (design.md §4, <see cref="CoordinatorChannel"/>); until a live coordinator owns
+/// the partition the answer is COORDINATOR_NOT_AVAILABLE, as is a partition without a leader. The first lookup in a cluster asks the controller to create
 /// <c>__consumer_offsets</c> (as Kafka's broker does) and answers COORDINATOR_NOT_AVAILABLE, so
 /// the client retries; so does a partition whose coordinator is gone. Transactions have no
 /// coordinator here: key type 1 is answered COORDINATOR_NOT_AVAILABLE with a message saying so.
@@ -70,15 +72,21 @@ public sealed partial class FindCoordinatorApi(ClusterMetadataFollower follower,
             return ((short)ErrorCode.CoordinatorNotAvailable, "The __consumer_offsets topic is being created.", null);
         }
 
-        if (lookup.Coordinator is not { } node)
+        if (lookup.Coordinator is null)
         {
             return ((short)ErrorCode.CoordinatorNotAvailable, $"No live coordinator owns __consumer_offsets-{lookup.Partition} yet.", null);
         }
 
-        Endpoint? endpoint = node.Listener(listener) ?? (node.Listeners.Count == 1 ? node.Listeners[0] : null);
+        int leader = image.Topics.GetTopic(CoordinatorsImage.ConsumerOffsetsTopic)?.Partition(lookup.Partition)?.Leader ?? -1;
+        if (image.Cluster.Broker(leader) is not { IsActive: true } broker)
+        {
+            return ((short)ErrorCode.CoordinatorNotAvailable, $"__consumer_offsets-{lookup.Partition} has no live leader.", null);
+        }
+
+        Endpoint? endpoint = broker.Listener(listener) ?? (broker.Listeners.Count == 1 ? broker.Listeners[0] : null);
         return endpoint is null
-            ? ((short)ErrorCode.CoordinatorNotAvailable, $"Coordinator {node.Id} has no {listener} listener.", null)
-            : ((short)ErrorCode.None, null, new KafkaNodeAddress(node.Id, endpoint.Host, endpoint.Port));
+            ? ((short)ErrorCode.CoordinatorNotAvailable, $"Broker {broker.Id} has no {listener} listener.", null)
+            : ((short)ErrorCode.None, null, new KafkaNodeAddress(broker.Id, endpoint.Host, endpoint.Port));
     }
 
     private void CreateOffsetsTopic()

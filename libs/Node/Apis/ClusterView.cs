@@ -4,7 +4,7 @@ using Aspire.Kafka.Metadata;
 namespace Aspire.Kafka.Node.Apis;
 
 /// <summary>What one Metadata or DescribeCluster answer tells a client: the nodes it lists and the controller id.</summary>
-/// <param name="Nodes">Unfenced nodes (brokers and coordinators) with an endpoint on the client's listener, in id order.</param>
+/// <param name="Nodes">Unfenced brokers with an endpoint on the client's listener, in id order (coordinator nodes are an internal tier, like the controllers: clients never see them).</param>
 /// <param name="ControllerId">A broker listed in <paramref name="Nodes"/>, the same on every node with the same image; -1 when no broker is listed.</param>
 public sealed record ClientClusterView(IReadOnlyList<KafkaNode> Nodes, int ControllerId);
 
@@ -18,8 +18,7 @@ public static class ClusterView
     /// The view answered on <paramref name="listener"/>. In KRaft, clients send admin requests to
     /// any broker (which forwards them), so the "controller" is a broker clients can reach: the
     /// lowest id among the brokers this same answer lists, preferring one not in controlled
-    /// shutdown. It depends on the image and the listener only, so every node — broker or
-    /// coordinator — names the same controller once their images agree, and the id is always in
+    /// shutdown. It depends on the image and the listener only, so every broker names the same controller once their images agree, and the id is always in
     /// the brokers array next to it.
     /// <para>
     /// Why it must be listed: kafka-python 2.0.2's KafkaAdminClient takes the controller id of one
@@ -39,7 +38,7 @@ public static class ClusterView
         var nodes = new List<KafkaNode>();
         int lowestBroker = -1;
         int lowestRunningBroker = -1;
-        foreach (BrokerRegistration node in image.Cluster.Nodes.Values)
+        foreach (BrokerRegistration node in image.Cluster.Brokers.Values)
         {
             if (node.Fenced)
             {
@@ -53,11 +52,8 @@ public static class ClusterView
             }
 
             nodes.Add(new KafkaNode(node.Id, endpoint.Host, endpoint.Port, node.Rack));
-            if (node.Role == NodeRole.Broker)
-            {
-                lowestBroker = lowestBroker < 0 ? node.Id : lowestBroker;
-                lowestRunningBroker = lowestRunningBroker < 0 && !node.InControlledShutdown ? node.Id : lowestRunningBroker;
-            }
+            lowestBroker = lowestBroker < 0 ? node.Id : lowestBroker;
+            lowestRunningBroker = lowestRunningBroker < 0 && !node.InControlledShutdown ? node.Id : lowestRunningBroker;
         }
 
         return new ClientClusterView(nodes, lowestRunningBroker >= 0 ? lowestRunningBroker : lowestBroker);

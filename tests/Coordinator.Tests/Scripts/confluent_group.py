@@ -5,7 +5,8 @@ Usage: confluent_group.py MODE BOOTSTRAP TOPIC GROUP PARTITIONS [EXPECTED_RECORD
                session timeout: it must get its partitions back while b sees no rebalance.
   cooperative  a consumes alone with cooperative-sticky, then b joins: a must give up only what b takes.
   failover     two consumers read EXPECTED_RECORDS records committing synchronously; prints READY once
-               half are read (the test then kills the coordinator and produces the rest).
+               half are read (the test then kills the coordinator and produces the rest); reports
+               how many revocations (rebalances) the members saw after READY.
 """
 import json
 import sys
@@ -111,8 +112,10 @@ elif mode == "failover":
     members = [a, b]
     total = lambda: len(a.records | b.records)
     result["half"] = pump(members, lambda: covers(members) and total() >= expected // 2, commit=True)
+    revokes_at_ready = len(a.revoke_calls) + len(b.revoke_calls)
     print("READY", flush=True)
     result["all"] = pump(members, lambda: total() >= expected, seconds=90, commit=True)
+    result["revokes_after_ready"] = len(a.revoke_calls) + len(b.revoke_calls) - revokes_at_ready
     result["records"] = total()
     result["committed"] = a.final_commit() and b.final_commit()
     result["errors"] = sorted(set(a.errors + b.errors))[:10]
