@@ -2,6 +2,8 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Kafka.Client;
+using Aspire.Kafka.Protocol;
+using Aspire.Kafka.Protocol.Messages;
 using Aspire.Kafka.Topology;
 
 namespace Aspire.Kafka.AppHost.Tests;
@@ -27,6 +29,13 @@ public sealed class AppHostTests(AppHostFixture fixture)
             {
                 Assert.Contains($"broker {broker.NodeId} at {broker.Listener(KafkaTopology.ClientListener).Address}", output, StringComparison.Ordinal);
             }
+
+            // Exactly the brokers: the coordinator nodes are an internal tier behind them.
+            Assert.Contains($" {fixture.Topology.Brokers(cluster.Name).Count()} brokers:", output, StringComparison.Ordinal);
+            foreach (NodeSpec coordinator in fixture.Topology.Nodes.Where(n => n.Cluster == cluster.Name && n.Role == NodeRole.Coordinator))
+            {
+                Assert.DoesNotContain($"broker {coordinator.NodeId} at", output, StringComparison.Ordinal);
+            }
         }
     }
 
@@ -35,13 +44,19 @@ public sealed class AppHostTests(AppHostFixture fixture)
     {
         using var http = new HttpClient { BaseAddress = new Uri(fixture.DashboardUrl) };
         http.DefaultRequestHeaders.Add("x-api-key", fixture.ApiKey);
-        // Every node with a client listener answers a client (coordinators are in Metadata until
-        // they move behind the brokers); controllers serve the brokers' and each other's Raft fetches.
-        foreach (NodeSpec node in fixture.Topology.Nodes.Where(n => n.Role != NodeRole.Controller))
+        // Every broker answers a client; coordinators serve the group requests the brokers forward
+        // (one commit per __consumer_offsets partition reaches every coordinator node); controllers
+        // serve the brokers' and each other's Raft fetches.
+        foreach (NodeSpec node in fixture.Topology.Nodes.Where(n => n.Role == NodeRole.Broker))
         {
             Uri endpoint = fixture.App.GetEndpoint(node.Name, KafkaTopology.ClientListener.ToLowerInvariant());
             (int exit, string output) = await Tools.RunAsync("kcat", ["-b", $"{endpoint.Host}:{endpoint.Port}", "-L", "-m", "10"], TimeSpan.FromSeconds(30));
             Assert.True(exit == 0, output);
+        }
+
+        foreach (ClusterSpec cluster in fixture.Topology.Clusters)
+        {
+            await CommitForEveryOffsetsPartitionAsync(fixture.Topology.BootstrapServers(cluster.Name));
         }
 
         string lastLogs = "", lastTraces = "";
@@ -139,6 +154,59 @@ public sealed class AppHostTests(AppHostFixture fixture)
         await AppHostFixture.Eventually(() => Task.FromResult(tree.All(p => ProcessState(p) != 'T')), TimeSpan.FromSeconds(40),
             () => $"{node} still stopped: {string.Join(", ", tree.Select(p => $"{p}:{ProcessState(p)}"))}");
         await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(node).WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>
+    /// A standalone offset commit for one group of every <c>__consumer_offsets</c> partition, sent
+    /// as a client sends it (FindCoordinator, then OffsetCommit to the broker it names, retried on
+    /// Kafka's retriable answers): every coordinator node of the cluster serves some of them.
+    /// </summary>
+    private static async Task CommitForEveryOffsetsPartitionAsync(string bootstrap)
+    {
+        const string Topic = "apphost-telemetry";
+        await using var client = new KafkaClient(new KafkaClientOptions { BootstrapServers = bootstrap.Split(','), ClientId = "apphost-groups" });
+        TopicResult created = (await client.CreateTopicsAsync([new NewTopic(Topic, 1, 1)])).Single();
+        Assert.True(created.Error is ErrorCode.None or ErrorCode.TopicAlreadyExists, created.ToString());
+        int partitions = 0;
+        await AppHostFixture.Eventually(async () =>
+        {
+            _ = await FindCoordinatorAsync(client, "apphost-probe"); // the first lookup creates __consumer_offsets
+            partitions = (await client.RefreshMetadataAsync([Metadata.CoordinatorsImage.ConsumerOffsetsTopic])).Topics
+                .GetValueOrDefault(Metadata.CoordinatorsImage.ConsumerOffsetsTopic)?.Partitions.Count ?? 0;
+            return partitions > 0;
+        }, TimeSpan.FromSeconds(60), () => "__consumer_offsets was not created");
+
+        for (int partition = 0; partition < partitions; partition++)
+        {
+            int p = partition;
+            string group = Enumerable.Range(0, 100_000).Select(i => $"apphost-group-{i}").First(g => Metadata.CoordinatorsImage.PartitionFor(g, partitions) == p);
+            short error = -1;
+            await AppHostFixture.Eventually(async () =>
+            {
+                KafkaNode? coordinator = await FindCoordinatorAsync(client, group);
+                if (coordinator is null)
+                {
+                    return false;
+                }
+
+                OffsetCommitResponse response = await client.Network.SendAsync<OffsetCommitRequest, OffsetCommitResponse>(coordinator, new OffsetCommitRequest
+                {
+                    GroupId = group,
+                    GenerationIdOrMemberEpoch = -1,
+                    Topics = [new() { Name = Topic, Partitions = [new() { PartitionIndex = 0, CommittedOffset = 0 }] }],
+                }, version: 2);
+                error = response.Topics[0].Partitions[0].ErrorCode;
+                return error == 0;
+            }, TimeSpan.FromSeconds(60), () => $"the commit of {group} (__consumer_offsets-{p}) answered {(ErrorCode)error}");
+        }
+    }
+
+    /// <summary>The broker FindCoordinator names for <paramref name="group"/>, or null while it answers an error.</summary>
+    private static async Task<KafkaNode?> FindCoordinatorAsync(KafkaClient client, string group)
+    {
+        KafkaNode any = (await client.RefreshMetadataAsync([])).Brokers.Values.First();
+        FindCoordinatorResponse found = await client.Network.SendAsync<FindCoordinatorRequest, FindCoordinatorResponse>(any, new FindCoordinatorRequest { Key = group }, version: 2);
+        return found.ErrorCode == 0 ? new KafkaNode(found.NodeId, found.Host, found.Port) : null;
     }
 
     /// <summary>The state letter of /proc/PID/stat (T: stopped by a signal).</summary>

@@ -58,6 +58,19 @@ public sealed class KafkaSampleConfigTests : IDisposable
     }
 
     [Fact]
+    public void Kafka_3_s_deprecated_log_message_format_version_starts_the_broker_and_is_logged_as_without_effect()
+    {
+        KafkaConfig config = KafkaConfigLoader.Load(Definition,
+            ["--config", Sample(), "--override", "log.message.format.version=2.8", "--override", "log.message.downconversion.enable=false"], new Hashtable());
+
+        string[] notes = [.. config.SettingsWithoutEffect()];
+        Assert.Contains(notes, n => n.StartsWith("log.message.format.version is accepted but has no effect here: deprecated since Kafka 3.0", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n.StartsWith("log.message.downconversion.enable is accepted but has no effect here: nothing is ever down-converted", StringComparison.Ordinal));
+        var e = Assert.Throws<ConfigException>(() => KafkaConfigLoader.Load(Definition, ["--config", Sample(), "--override", "log.message.format.version=x"], new Hashtable()));
+        Assert.Contains("not a Kafka version", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_key_Kafka_does_not_know_is_still_a_clear_error()
     {
         string file = Sample();

@@ -89,6 +89,27 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void Kafka_3_deprecated_format_keys_are_accepted_stored_and_described_but_bad_values_are_not()
+    {
+        var h = Setup();
+        Assert.Equal(Errors.None, h.CreateTopic("old-client", 1, 1, ("message.format.version", "2.8"), ("message.downconversion.enable", "false")).ErrorCode);
+        Assert.Equal("2.8", h.Image.Configs.Get(ConfigResource.Topic("old-client"), "message.format.version"));
+
+        Assert.Equal(Errors.None, Incremental(h, 2, "t", ("message.format.version", AlterConfigOp.Set, "3.0-IV1")).ErrorCode);
+        Assert.Equal(Errors.InvalidConfig, Incremental(h, 2, "t", ("message.format.version", AlterConfigOp.Set, "not-a-version")).ErrorCode);
+        Assert.Equal(Errors.InvalidConfig, Incremental(h, 2, "t", ("message.downconversion.enable", AlterConfigOp.Set, "maybe")).ErrorCode);
+
+        var described = Describe(h, 2, "t", false, "message.format.version", "message.downconversion.enable").Configs.ToDictionary(c => c.Name);
+        Assert.Equal(("3.0-IV1", (sbyte)ConfigSource.DynamicTopicConfig), (described["message.format.version"].Value, described["message.format.version"].ConfigSource));
+        Assert.Equal(("true", (sbyte)ConfigSource.DefaultConfig), (described["message.downconversion.enable"].Value, described["message.downconversion.enable"].ConfigSource));
+        Assert.NotNull(TopicConfigs.All["message.format.version"].NoEffectReason);
+
+        // Kafka 4.0 removed them, and anything Kafka never knew stays refused.
+        Assert.Equal(Errors.InvalidConfig, Incremental(h, 2, "t", ("message.format.versions", AlterConfigOp.Set, "2.8")).ErrorCode);
+        h.AssertReplayReproducesState();
+    }
+
+    [Fact]
     public void ValidateOnlyWritesNothing()
     {
         var h = Setup();
