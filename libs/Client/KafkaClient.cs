@@ -100,7 +100,11 @@ public sealed partial class KafkaClient : IAsyncDisposable
         }
         _retryBackoff = ExponentialBackoff.Retry(options);
         Network = new NetworkClient(options, _time, loggerFactory);
+        Produces = new ProduceCoalescer(Network);
     }
+
+    /// <summary>Where produce batches (acks 1/all) wait to share a request with others for the same leader.</summary>
+    internal ProduceCoalescer Produces { get; }
 
     /// <summary>The connection pool, for raw RPCs to a node.</summary>
     public NetworkClient Network { get; }
@@ -159,7 +163,9 @@ public sealed partial class KafkaClient : IAsyncDisposable
     /// <summary>
     /// Writes records to a partition's leader: a ready record set (one or more v2 batches) as is.
     /// Returns the base offset (acks 1/all) or -1 (acks=0). Throws <see cref="KafkaErrorException"/>
-    /// for a partition error that retries did not cure.
+    /// for a partition error that retries did not cure. With acks 1/all, one request per leader is
+    /// in flight and batches of other partitions that wait for it meanwhile go together in the next
+    /// (<see cref="ProduceCoalescer"/>), as Kafka's producer sends one Produce per node.
     /// </summary>
     public Task<ProduceResult> ProduceAsync(string topic, int partition, ReadOnlyMemory<byte> records, short acks = -1,
         TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -173,26 +179,23 @@ public sealed partial class KafkaClient : IAsyncDisposable
         return WithRetriesAsync($"Produce to {topic}-{partition}", topic, async ct =>
         {
             (KafkaNode leader, _, _) = await LeaderAsync(topic, partition, ct).ConfigureAwait(false);
-            KafkaConnection connection = await Network.GetConnectionAsync(leader, ct).ConfigureAwait(false);
-            // v3+: record batches v2 (magic 2) only.
-            short version = connection.ApiVersions?.LatestUsableVersion(ApiKeys.Produce, new VersionRange(3, 11), connection.Endpoint) ?? 9;
-            var request = new ProduceRequest
-            {
-                Acks = acks,
-                TimeoutMs = (int)produceTimeout.TotalMilliseconds,
-                TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = records }] }],
-            };
             if (acks == 0)
             {
-                await connection.SendWithoutResponseAsync(request, version, ct).ConfigureAwait(false);
+                KafkaConnection connection = await Network.GetConnectionAsync(leader, ct).ConfigureAwait(false);
+                // v3+: record batches v2 (magic 2) only.
+                short version = connection.ApiVersions?.LatestUsableVersion(ApiKeys.Produce, new VersionRange(3, 11), connection.Endpoint) ?? 9;
+                await connection.SendWithoutResponseAsync(new ProduceRequest
+                {
+                    Acks = acks,
+                    TimeoutMs = (int)produceTimeout.TotalMilliseconds,
+                    TopicData = [new() { Name = topic, PartitionData = [new() { Index = partition, Records = records }] }],
+                }, version, ct).ConfigureAwait(false);
                 return new ProduceResult(-1, -1, -1);
             }
 
-            ProduceResponse response = await connection.SendAsync<ProduceRequest, ProduceResponse>(request, version,
-                _options.RequestTimeout + produceTimeout, ct).ConfigureAwait(false);
-            ProduceResponse.PartitionProduceResponse p = response.Responses.FirstOrDefault(t => t.Name == topic)?.PartitionResponses
-                .FirstOrDefault(x => x.Index == partition)
-                ?? throw new KafkaProtocolViolationException(connection.Endpoint, $"the Produce response has no result for {topic}-{partition}");
+            // Batches of other partitions waiting for the same leader travel in the same request.
+            ProduceResponse.PartitionProduceResponse p = await Produces.ProduceAsync(leader, topic, partition, records, acks,
+                (int)produceTimeout.TotalMilliseconds, _options.RequestTimeout + produceTimeout, ct).ConfigureAwait(false);
             if (p.ErrorCode != 0)
             {
                 throw new KafkaErrorException((ErrorCode)p.ErrorCode, p.ErrorMessage, topic, partition);

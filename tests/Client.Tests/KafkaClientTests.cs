@@ -84,6 +84,41 @@ public sealed class KafkaClientTests
     }
 
     [Fact]
+    public async Task Batches_of_several_partitions_waiting_for_one_leader_go_in_one_produce()
+    {
+        await using var cluster = new FakeCluster(brokers: 2);
+        cluster.AddTopic("many", leader: 1, partitions: 4);
+        var firstArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int produces = 0;
+        cluster.Intercept = async (broker, request) =>
+        {
+            if (request.ApiKey == ApiKeys.Produce && Interlocked.Increment(ref produces) == 1)
+            {
+                firstArrived.SetResult();
+                await release.Task; // the first request stays in flight until the others have queued
+            }
+
+            return false;
+        };
+        await using var client = new KafkaClient(Options(cluster));
+
+        Task<ProduceResult> first = client.ProduceAsync("many", 0, [Rec("k", "0")]);
+        await firstArrived.Task;
+        Task<ProduceResult>[] waiting = [.. Enumerable.Range(1, 3).Select(p => client.ProduceAsync("many", p, [Rec("k", $"{p}")]))];
+        await Poll.UntilAsync(() => client.Produces.Queued == 3, "three batches queued behind the request in flight");
+        release.SetResult();
+        await first;
+        await Task.WhenAll(waiting);
+
+        List<ProduceRequest> sent = [.. cluster.Servers[1].ReceivedOf(ApiKeys.Produce).Select(r => r.Read<ProduceRequest>())];
+        Assert.Equal(2, sent.Count);
+        Assert.Equal([0], sent[0].TopicData.Single().PartitionData.Select(p => p.Index));
+        Assert.Equal([1, 2, 3], sent[1].TopicData.Single().PartitionData.Select(p => p.Index).Order());
+        Assert.All(waiting, t => Assert.Equal(0, t.Result.BaseOffset)); // each partition got its own answer
+    }
+
+    [Fact]
     public async Task Retries_stop_after_the_configured_count()
     {
         await using var cluster = new FakeCluster(brokers: 2);
