@@ -25,7 +25,6 @@ internal static class KafkaSystem
             Console.WriteLine($"[apphost] plan: {line}");
         }
 
-        Console.WriteLine("[apphost] not built yet (left out): mirror");
         IReadOnlyDictionary<string, string> clusterIds = DataDirectories.Prepare(data, topology, options.Clean,
             (name, line) => Console.WriteLine($"[{name}] {line}"));
 
@@ -71,6 +70,7 @@ internal static class KafkaSystem
         {
             NodeRole.Controller => (builder.AddProject<Projects.Aspire_Kafka_ControllerService>(node.Name, launchProfileName: null), new Projects.Aspire_Kafka_ControllerService().ProjectPath),
             NodeRole.Broker => (builder.AddProject<Projects.Aspire_Kafka_Broker>(node.Name, launchProfileName: null), new Projects.Aspire_Kafka_Broker().ProjectPath),
+            NodeRole.Mirror => (builder.AddProject<Projects.Aspire_Kafka_Mirror>(node.Name, launchProfileName: null), new Projects.Aspire_Kafka_Mirror().ProjectPath),
             _ => (builder.AddProject<Projects.Aspire_Kafka_Coordinator>(node.Name, launchProfileName: null), new Projects.Aspire_Kafka_Coordinator().ProjectPath),
         };
         string planned = Path.GetFullPath(Path.Combine(root, node.Project));

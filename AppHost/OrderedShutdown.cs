@@ -31,7 +31,7 @@ internal sealed class OrderedShutdown(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        foreach (NodeRole role in (NodeRole[])[NodeRole.Coordinator, NodeRole.Broker, NodeRole.Controller])
+        foreach (NodeRole role in (NodeRole[])[NodeRole.Mirror, NodeRole.Coordinator, NodeRole.Broker, NodeRole.Controller])
         {
             List<NodeSpec> wave = topology.Nodes.Where(n => n.Role == role).ToList();
             logger.LogInformation("Stopping {Nodes}", string.Join(", ", wave.Select(n => n.Name)));

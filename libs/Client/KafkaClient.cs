@@ -41,6 +41,16 @@ public readonly record struct ListOffsetsResult(long Offset, long Timestamp, int
 public readonly record struct ProducerStateResult(long ProducerId, short ProducerEpoch, int LastSequence);
 
 /// <summary>A topic to create. -1 partitions / replication factor: the cluster's defaults (CreateTopics v4+).</summary>
+/// <summary>A topic's configs as DescribeConfigs reports them.</summary>
+public sealed record TopicConfigs(ErrorCode Error, string? ErrorMessage, IReadOnlyList<TopicConfigEntry> Entries)
+{
+    /// <summary>The keys set on the topic itself (source DYNAMIC_TOPIC_CONFIG), with their values.</summary>
+    public IReadOnlyDictionary<string, string?> SetOnTopic => Entries.Where(e => e.Source == 1).ToDictionary(e => e.Name, e => e.Value, StringComparer.Ordinal);
+}
+
+/// <summary>One config entry: name, value, and where the value comes from (DescribeConfigs' ConfigSource: 1 topic, 4 static broker, 5 default…).</summary>
+public sealed record TopicConfigEntry(string Name, string? Value, sbyte Source);
+
 public sealed record NewTopic(
     string Name,
     int NumPartitions = -1,
@@ -382,6 +392,87 @@ public sealed partial class KafkaClient : IAsyncDisposable
             return response.Responses.Select(r => new TopicResult(r.Name ?? "", (ErrorCode)r.ErrorCode, r.ErrorMessage, r.TopicId)).ToList();
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Adds partitions to topics (CreatePartitions): each topic grows to the given total count.
+    /// Results per topic (INVALID_PARTITIONS when the count is not larger).
+    /// </summary>
+    public async Task<IReadOnlyList<TopicResult>> CreatePartitionsAsync(IReadOnlyDictionary<string, int> totalCounts, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(totalCounts);
+        int timeoutMs = (int)(timeout ?? _options.RequestTimeout).TotalMilliseconds;
+        return await ControllerRequestAsync("CreatePartitions", async (connection, ct) =>
+        {
+            short version = connection.ApiVersions?.LatestUsableVersion(ApiKeys.CreatePartitions, connection.Endpoint) ?? 3;
+            var request = new CreatePartitionsRequest
+            {
+                TimeoutMs = timeoutMs,
+                Topics = [.. totalCounts.Select(t => new CreatePartitionsRequest.CreatePartitionsTopic { Name = t.Key, Count = t.Value, Assignments = null })],
+            };
+            CreatePartitionsResponse response = await connection.SendAsync<CreatePartitionsRequest, CreatePartitionsResponse>(request, version,
+                _options.RequestTimeout + TimeSpan.FromMilliseconds(timeoutMs), ct).ConfigureAwait(false);
+            return response.Results.Select(r => new TopicResult(r.Name, (ErrorCode)r.ErrorCode, r.ErrorMessage)).ToList();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The configs of topics as DescribeConfigs reports them: per topic its error and its entries
+    /// (name, value, source: 1 = set on the topic, 4/5 = broker, 5 = default…).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, TopicConfigs>> DescribeTopicConfigsAsync(IEnumerable<string> topics, CancellationToken cancellationToken = default)
+    {
+        List<string> names = [.. topics];
+        var results = new Dictionary<string, TopicConfigs>(StringComparer.Ordinal);
+        _ = await ControllerRequestAsync("DescribeConfigs", async (connection, ct) =>
+        {
+            short version = connection.ApiVersions?.LatestUsableVersion(ApiKeys.DescribeConfigs, connection.Endpoint) ?? 4;
+            var request = new DescribeConfigsRequest
+            {
+                Resources = [.. names.Select(n => new DescribeConfigsRequest.DescribeConfigsResource { ResourceType = TopicResource, ResourceName = n, ConfigurationKeys = null })],
+            };
+            DescribeConfigsResponse response = await connection.SendAsync<DescribeConfigsRequest, DescribeConfigsResponse>(request, version, ct).ConfigureAwait(false);
+            results.Clear();
+            foreach (DescribeConfigsResponse.DescribeConfigsResult r in response.Results)
+            {
+                results[r.ResourceName] = new TopicConfigs((ErrorCode)r.ErrorCode, r.ErrorMessage,
+                    r.Configs.Select(c => new TopicConfigEntry(c.Name, c.Value, c.ConfigSource)).ToList());
+            }
+
+            return response.Results.Select(r => new TopicResult(r.ResourceName, (ErrorCode)r.ErrorCode == ErrorCode.NotController ? ErrorCode.NotController : ErrorCode.None, r.ErrorMessage)).ToList();
+        }, cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Changes topic configs (IncrementalAlterConfigs): <paramref name="set"/> sets keys (a null value
+    /// deletes the key, back to the default). Results per topic.
+    /// </summary>
+    public async Task<IReadOnlyList<TopicResult>> AlterTopicConfigsAsync(IReadOnlyDictionary<string, IReadOnlyDictionary<string, string?>> set,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        return await ControllerRequestAsync("IncrementalAlterConfigs", async (connection, ct) =>
+        {
+            short version = connection.ApiVersions?.LatestUsableVersion(ApiKeys.IncrementalAlterConfigs, connection.Endpoint) ?? 1;
+            var request = new IncrementalAlterConfigsRequest
+            {
+                Resources =
+                [
+                    .. set.Select(t => new IncrementalAlterConfigsRequest.AlterConfigsResource
+                    {
+                        ResourceType = TopicResource,
+                        ResourceName = t.Key,
+                        Configs = [.. t.Value.Select(c => new IncrementalAlterConfigsRequest.AlterableConfig { Name = c.Key, ConfigOperation = (sbyte)(c.Value is null ? 1 : 0), Value = c.Value })],
+                    }),
+                ],
+            };
+            IncrementalAlterConfigsResponse response = await connection.SendAsync<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>(request, version, ct).ConfigureAwait(false);
+            return response.Responses.Select(r => new TopicResult(r.ResourceName, (ErrorCode)r.ErrorCode, r.ErrorMessage)).ToList();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private const sbyte TopicResource = 2;
 
     public ValueTask DisposeAsync() => Network.DisposeAsync();
 

@@ -64,7 +64,9 @@ internal sealed class ProduceCoalescer(NetworkClient network)
 
         if (start)
         {
-            _ = Task.Run(() => DrainAsync(lane), CancellationToken.None);
+            // Runs on this caller's thread up to the first wait (a lone produce goes out at once,
+            // without a hop through the thread pool); later rounds run on the response's continuation.
+            _ = DrainAsync(lane);
         }
 
         return pending.Completion.Task;

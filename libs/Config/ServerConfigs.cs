@@ -8,6 +8,13 @@ namespace Aspire.Kafka.Config;
 /// </summary>
 public static class ServerConfigs
 {
+    /// <summary>
+    /// The topic config (project-specific, not Kafka's) that marks a mirror topic: the alias of the
+    /// source cluster it copies. Declared with the topic configs in libs/Storage's LogConfig; the
+    /// mirror service sets and removes it.
+    /// </summary>
+    public const string MirrorSourceTopicConfig = "aspire.mirror.source";
+
     public const string ProcessRolesConfig = "process.roles";
 
     public static ConfigKey QuorumVoters { get; } = ConfigDef.Key("controller.quorum.voters", ConfigType.List, ConfigDef.NoDefault, null, Importance.High,

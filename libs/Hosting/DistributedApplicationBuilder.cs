@@ -54,7 +54,11 @@ public sealed class DistributedApplicationBuilder
                 builder.WithKafkaListener(listener.Name, listener.Port, listener.Bootstrap);
             }
 
-            builder.WithDataDirectory(node.Cluster, node.NodeId);
+            if (node.Role != NodeRole.Mirror)
+            {
+                builder.WithDataDirectory(node.Cluster, node.NodeId);
+            }
+
             foreach ((string key, string value) in node.Config)
             {
                 builder.WithConfig(key, value);

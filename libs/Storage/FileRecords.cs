@@ -123,6 +123,9 @@ public sealed record FetchDataInfo(LogOffsetMetadata FetchOffsetMetadata, FileRe
 }
 
 /// <summary>What an append did (Kafka's LogAppendInfo).</summary>
+/// <summary>What <see cref="UnifiedLog.AppendAsMirror"/> did: the batches written (null when all were already held), how many were skipped, and the log end offset after it.</summary>
+public sealed record MirrorAppendInfo(LogAppendInfo? Appended, int SkippedBatches, long LogEndOffset);
+
 public sealed record LogAppendInfo(
     long FirstOffset,
     long LastOffset,

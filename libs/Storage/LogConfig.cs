@@ -51,6 +51,13 @@ public sealed record LogConfig
     public const string CompressionTypeConfig = "compression.type";
     public const string UncleanLeaderElectionEnableConfig = "unclean.leader.election.enable";
 
+    /// <summary>
+    /// Project-specific (not Kafka's): the alias of the source cluster a mirror topic copies, set by
+    /// the mirror service (services/mirror). Such a topic refuses Produce and accepts the mirror's
+    /// offset-preserving append from that source only; failing over removes the key.
+    /// </summary>
+    public const string MirrorSourceConfig = ServerConfigs.MirrorSourceTopicConfig;
+
     /// <summary>Deprecated in Kafka 3.0 (KIP-724), removed in 4.0; accepted without effect (see <see cref="MessageFormatNoEffect"/>).</summary>
     public const string MessageFormatVersionConfig = "message.format.version";
 
@@ -312,6 +319,13 @@ public sealed record LogConfig
                 null, Same(CompressionTypeConfig, "The final compression type for a given topic.", dynamic: true));
             Define(UncleanLeaderElectionEnableConfig, ConfigType.Boolean, false, null, "Whether replicas not in the ISR may be elected leader as a last resort (data may be lost).",
                 null, Same(UncleanLeaderElectionEnableConfig, "Whether replicas not in the ISR may be elected leader as a last resort.", dynamic: true));
+
+            // The mirror service's marker (project-specific, topic-level only): read by the broker's
+            // ReplicaManager, not the log.
+            Define(MirrorSourceConfig, ConfigType.String, "", null,
+                "The source cluster alias this topic mirrors (set by the mirror service): while set, the topic is read-only for producers "
+                + "(POLICY_VIOLATION) and takes the mirror's offset-preserving appends from that source; empty for an ordinary topic.",
+                null);
 
             // Kafka 3.x's deprecated format keys (removed in 4.0): clients of that era still send
             // them in CreateTopics/AlterConfigs, so they are accepted, stored and described as Kafka

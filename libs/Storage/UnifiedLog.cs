@@ -327,6 +327,98 @@ public sealed class UnifiedLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Appends record batches copied from another cluster's partition at their own offsets (the
+    /// mirror's offset-preserving append, services/mirror). Batches the log already holds (their last
+    /// offset below the log end offset) are skipped, so a repeated append never writes twice; the
+    /// rest must start at or above the log end offset (offset gaps of the source, from compaction or
+    /// transaction markers, stay gaps). They are checked as a follower checks its leader's batches
+    /// (framing, CRC, sizes) — nothing is written when one fails — and written byte for byte, except
+    /// the partition leader epoch field, outside the CRC, which gets <paramref name="leaderEpoch"/> as
+    /// every leader stamps it. The producers' state is taken as the batches carry it (ids, epochs and
+    /// sequences were checked on the source), so idempotent producers continue here after a failover.
+    /// </summary>
+    /// <exception cref="InvalidRecordException">a batch that is truncated, corrupt or not magic 2.</exception>
+    /// <exception cref="RecordTooLargeException">a batch above max.message.bytes, or more than a segment.</exception>
+    /// <exception cref="InvalidOffsetException">a batch that straddles the log end offset, or offsets that go backwards.</exception>
+    public MirrorAppendInfo AppendAsMirror(Span<byte> records, int leaderEpoch)
+    {
+        LogValidator.ValidateReplicated(records, Config, TopicPartition);
+        lock (_lock)
+        {
+            ThrowIfClosed();
+            long leo = LogEndOffset;
+            int skipped = 0;
+            int start = 0;
+            while (start < records.Length)
+            {
+                var header = RecordBatchHeader.Read(records[start..]);
+                if (header.LastOffset >= leo)
+                {
+                    if (header.BaseOffset < leo)
+                    {
+                        throw new InvalidOffsetException(
+                            $"Mirror append to {TopicPartition}: the batch at offsets {header.BaseOffset}-{header.LastOffset} straddles the log end offset {leo}.");
+                    }
+
+                    break;
+                }
+
+                skipped++;
+                start += header.SizeInBytes;
+            }
+
+            if (start == records.Length)
+            {
+                return new MirrorAppendInfo(null, skipped, leo);
+            }
+
+            Span<byte> toWrite = records[start..];
+            long firstOffset = -1;
+            long previousLast = leo - 1;
+            long maxTimestamp = RecordBatch.NoTimestamp;
+            long offsetOfMax = -1;
+            int batches = 0;
+            int recordCount = 0;
+            List<ProducerAppendInfo>? producers = null;
+            int position = 0;
+            while (position < toWrite.Length)
+            {
+                var header = RecordBatchHeader.Read(toWrite[position..]);
+                if (header.BaseOffset <= previousLast)
+                {
+                    throw new InvalidOffsetException($"Mirror append to {TopicPartition}: offsets go backwards at batch base offset {header.BaseOffset}.");
+                }
+
+                firstOffset = firstOffset < 0 ? header.BaseOffset : firstOffset;
+                if (header.MaxTimestamp > maxTimestamp)
+                {
+                    maxTimestamp = header.MaxTimestamp;
+                    offsetOfMax = header.LastOffset;
+                }
+
+                if (header.HasProducerId)
+                {
+                    _producerState.PendingUpdate(ref producers, header.ProducerId, AppendOrigin.Replication).Append(header);
+                }
+
+                RecordBatch.SetPartitionLeaderEpoch(toWrite.Slice(position, header.SizeInBytes), leaderEpoch);
+                batches++;
+                recordCount += header.RecordCount;
+                previousLast = header.LastOffset;
+                position += header.SizeInBytes;
+            }
+
+            AppendLocked(toWrite, firstOffset, previousLast, maxTimestamp, NowMs, leaderEpoch, followerEpochs: null);
+            _producerState.Update(producers, previousLast + 1);
+            Interlocked.Add(ref _unflushedMessages, recordCount);
+            MaybeFlushLocked();
+            var info = new LogAppendInfo(firstOffset, previousLast, maxTimestamp, offsetOfMax, RecordBatch.NoTimestamp, LogStartOffset,
+                batches, recordCount, toWrite.Length);
+            return new MirrorAppendInfo(info, skipped, LogEndOffset);
+        }
+    }
+
     /// <summary>Starts a new active segment at the log end offset (Kafka's roll).</summary>
     public LogSegment Roll()
     {

@@ -1,11 +1,25 @@
 namespace Aspire.Kafka.Topology;
 
-/// <summary>The three node roles of a cluster (the mirror is not a cluster node).</summary>
+/// <summary>The three node roles of a cluster, and the mirror (not a cluster node: it joins two clusters).</summary>
 public enum NodeRole
 {
     Controller,
     Broker,
     Coordinator,
+    Mirror,
+}
+
+/// <summary>
+/// A mirror (services/mirror) that keeps cluster <paramref name="Target"/> offset-identical to cluster
+/// <paramref name="Source"/>. Its node is named "mirror" for the default primary → backup pair, else
+/// "mirror-SOURCE-to-TARGET"; it starts once both clusters' brokers and coordinators are healthy.
+/// </summary>
+public sealed record MirrorSpec(string Source, string Target)
+{
+    /// <summary>Extra mirror configs (topics, groups, intervals…; later wins).</summary>
+    public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
+
+    public string Name => Source == KafkaTopology.Primary && Target == KafkaTopology.Backup ? "mirror" : $"mirror-{Source}-to-{Target}";
 }
 
 /// <summary>

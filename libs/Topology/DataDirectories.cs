@@ -26,7 +26,7 @@ public static class DataDirectories
     public static IReadOnlyDictionary<string, string> Prepare(string root, KafkaTopology topology, bool clean, Action<string, string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(topology);
-        return Prepare(root, topology.Nodes.Select(n => (n.Name, n.Cluster, n.NodeId)), clean, log);
+        return Prepare(root, topology.Nodes.Where(n => n.Role != NodeRole.Mirror).Select(n => (n.Name, n.Cluster, n.NodeId)), clean, log);
     }
 
     /// <summary>As <see cref="Prepare(string, KafkaTopology, bool, Action{string, string}?)"/> for any nodes: the directory is <c>&lt;root&gt;/&lt;name&gt;</c>.</summary>

@@ -44,7 +44,11 @@ public sealed class KafkaTopology
     public NodeSpec this[string name] => Nodes.FirstOrDefault(n => n.Name == name)
         ?? throw new KeyNotFoundException($"The topology has no node {name}.");
 
-    /// <summary>The default system: the primary cluster (3 controllers, brokers on localhost:9092.., 2 coordinators) and, unless <paramref name="backup"/> is false, the backup cluster (1 + 1 + 1, broker on localhost:29092).</summary>
+    /// <summary>
+    /// The default system: the primary cluster (3 controllers, brokers on localhost:9092.., 2
+    /// coordinators) and, unless <paramref name="backup"/> is false, the backup cluster (1 + 1 + 1,
+    /// broker on localhost:29092) with the mirror keeping it offset-identical to the primary.
+    /// </summary>
     public static KafkaTopology Default(int brokers = 3, int controllers = 3, int coordinators = 2, bool backup = true, PortAllocator? ports = null)
     {
         var clusters = new List<ClusterSpec>
@@ -56,11 +60,14 @@ public sealed class KafkaTopology
             clusters.Add(new ClusterSpec(Backup) { Brokers = 1, Controllers = 1, Coordinators = 1, FirstBrokerPort = BackupBootstrapPort });
         }
 
-        return Plan(clusters, ports);
+        return Plan(clusters, ports, backup ? [new MirrorSpec(Primary, Backup)] : []);
     }
 
-    /// <summary>Plans <paramref name="clusters"/>: ports (fixed where the spec says, else free ones from <paramref name="ports"/>), node ids, configs, order.</summary>
-    public static KafkaTopology Plan(IEnumerable<ClusterSpec> clusters, PortAllocator? ports = null)
+    /// <summary>
+    /// Plans <paramref name="clusters"/>: ports (fixed where the spec says, else free ones from
+    /// <paramref name="ports"/>), node ids, configs, order; then the <paramref name="mirrors"/> between them.
+    /// </summary>
+    public static KafkaTopology Plan(IEnumerable<ClusterSpec> clusters, PortAllocator? ports = null, IEnumerable<MirrorSpec>? mirrors = null)
     {
         ArgumentNullException.ThrowIfNull(clusters);
         ports ??= new PortAllocator();
@@ -76,7 +83,33 @@ public sealed class KafkaTopology
             nodes.AddRange(PlanCluster(cluster, ports));
         }
 
+        foreach (MirrorSpec mirror in mirrors ?? [])
+        {
+            if (!list.Any(c => c.Name == mirror.Source) || !list.Any(c => c.Name == mirror.Target) || mirror.Source == mirror.Target)
+            {
+                throw new ArgumentException($"The mirror {mirror.Source} → {mirror.Target} needs two distinct clusters of the plan.", nameof(mirrors));
+            }
+
+            nodes.Add(PlanMirror(mirror, nodes, ports));
+        }
+
         return new KafkaTopology(list, nodes);
+    }
+
+    /// <summary>The mirror's node: no Kafka listener and no data directory; the two clusters' aliases and bootstrap servers as its config.</summary>
+    private static NodeSpec PlanMirror(MirrorSpec mirror, List<NodeSpec> nodes, PortAllocator ports)
+    {
+        string Bootstrap(string cluster) => string.Join(',', nodes.Where(n => n.Cluster == cluster && n.Role == NodeRole.Broker).Select(b => b.Listener(ClientListener).Address));
+        var config = new List<KeyValuePair<string, string>>
+        {
+            new("source.cluster.alias", mirror.Source),
+            new("source.bootstrap.servers", Bootstrap(mirror.Source)),
+            new("target.cluster.alias", mirror.Target),
+            new("target.bootstrap.servers", Bootstrap(mirror.Target)),
+        };
+        config.AddRange(mirror.Config);
+        List<string> waitFor = [.. nodes.Where(n => (n.Cluster == mirror.Source || n.Cluster == mirror.Target) && n.Role is NodeRole.Broker or NodeRole.Coordinator).Select(n => n.Name)];
+        return new NodeSpec(mirror.Name, NodeRole.Mirror, mirror.Target, -1, ServiceProjects.Mirror, [], ports.Take(null), config, waitFor);
     }
 
     /// <summary>A cluster's bootstrap servers: its brokers' client listeners (host:port,…).</summary>
@@ -88,9 +121,13 @@ public sealed class KafkaTopology
 
     public IEnumerable<NodeSpec> Coordinators(string cluster = Primary) => Nodes.Where(n => n.Cluster == cluster && n.Role == NodeRole.Coordinator);
 
-    /// <summary>One line per cluster describing it, for a host to print before it starts.</summary>
+    /// <summary>The mirrors (services/mirror) of the plan.</summary>
+    public IEnumerable<NodeSpec> Mirrors => Nodes.Where(n => n.Role == NodeRole.Mirror);
+
+    /// <summary>One line per cluster and per mirror describing it, for a host to print before it starts.</summary>
     public IEnumerable<string> Describe() => Clusters.Select(c =>
-        $"{c.Name}: {c.Controllers} controller(s), {c.Brokers} broker(s) on {BootstrapServers(c.Name)}, {c.Coordinators} coordinator(s)");
+        $"{c.Name}: {c.Controllers} controller(s), {c.Brokers} broker(s) on {BootstrapServers(c.Name)}, {c.Coordinators} coordinator(s)")
+        .Concat(Mirrors.Select(m => $"{m.Name}: {m.Config.First(c => c.Key == "source.cluster.alias").Value} → {m.Cluster}, offset-identical"));
 
     private static List<NodeSpec> PlanCluster(ClusterSpec cluster, PortAllocator ports)
     {
@@ -149,11 +186,13 @@ public static class ServiceProjects
     public const string Controller = "services/controller/Aspire.Kafka.ControllerService.csproj";
     public const string Broker = "services/broker/Aspire.Kafka.Broker.csproj";
     public const string Coordinator = "services/coordinator/Aspire.Kafka.Coordinator.csproj";
+    public const string Mirror = "services/mirror/Aspire.Kafka.Mirror.csproj";
 
     public static string Of(NodeRole role) => role switch
     {
         NodeRole.Controller => Controller,
         NodeRole.Broker => Broker,
+        NodeRole.Mirror => Mirror,
         _ => Coordinator,
     };
 

@@ -41,8 +41,13 @@ public sealed record NodeSpec(
     public IReadOnlyList<KeyValuePair<string, string>> Overrides(string dataDirectory)
     {
         List<KeyValuePair<string, string>> pairs = ServiceOverrides(HttpAddress, Listeners.Select(l => (l.Name, l.Address)).ToList());
-        pairs.Add(new("log.dirs", dataDirectory));
-        pairs.Add(new("node.id", NodeId.ToString(CultureInfo.InvariantCulture)));
+        if (Role != NodeRole.Mirror)
+        {
+            // The mirror keeps no data and is no cluster node.
+            pairs.Add(new("log.dirs", dataDirectory));
+            pairs.Add(new("node.id", NodeId.ToString(CultureInfo.InvariantCulture)));
+        }
+
         pairs.AddRange(Config);
         return pairs;
     }

@@ -187,6 +187,27 @@ internal sealed class Partition
         }
     }
 
+    /// <summary>Appends mirrored batches at their own offsets as leader (ISR checked for acks=all first), stamped with this leader's epoch.</summary>
+    public (ErrorCode Error, MirrorAppendInfo? Info, bool HighWatermarkIncreased) AppendRecordsAsMirror(Span<byte> records, short requiredAcks)
+    {
+        lock (_lock)
+        {
+            if (!IsLeader)
+            {
+                return (ErrorCode.NotLeaderOrFollower, null, false);
+            }
+
+            if (requiredAcks == -1 && Isr.Count < MinInsyncReplicas)
+            {
+                return (ErrorCode.NotEnoughReplicas, null, false);
+            }
+
+            MirrorAppendInfo info = Log.AppendAsMirror(records, LeaderEpoch);
+            bool increased = info.Appended is not null && MaybeIncrementLeaderHighWatermarkLocked();
+            return (ErrorCode.None, info, increased);
+        }
+    }
+
     /// <summary>DelayedProduce's check: null while the ISR has not reached <paramref name="requiredOffset"/>.</summary>
     public ErrorCode? CheckEnoughReplicasReachOffset(long requiredOffset)
     {

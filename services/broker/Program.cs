@@ -56,6 +56,7 @@ builder.Services.AddSingleton(sp =>
 });
 builder.Services.AddSingleton<IMetadataListener>(sp => sp.GetRequiredService<ReplicaManager>());
 builder.Services.AddSingleton<IKafkaApi, ProduceApi>();
+builder.Services.AddSingleton<IKafkaApi, MirrorAppendApi>();
 builder.Services.AddSingleton<IKafkaApi, FetchApi>();
 builder.Services.AddSingleton<IKafkaApi, ListOffsetsApi>();
 builder.Services.AddSingleton<IKafkaApi, DeleteRecordsApi>();

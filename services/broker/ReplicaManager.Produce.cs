@@ -8,6 +8,19 @@ using Microsoft.Extensions.Logging;
 
 namespace Aspire.Kafka.Broker;
 
+/// <summary>
+/// Who appends: a producer (Produce: validated, offsets assigned here) or the mirror service
+/// (MirrorAppend: batches copied from the source cluster <see cref="MirrorSource"/> at their own offsets).
+/// </summary>
+internal readonly record struct AppendSource(string? MirrorSource)
+{
+    public static AppendSource Producer => default;
+
+    public static AppendSource Mirror(string sourceCluster) => new(sourceCluster ?? "");
+
+    public bool IsMirror => MirrorSource is not null;
+}
+
 /// <summary>One partition's records of a produce (null or empty records are refused as CORRUPT_MESSAGE).</summary>
 internal readonly record struct ProducePartition(TopicPartition TopicPartition, ReadOnlyMemory<byte>? Records);
 
@@ -26,6 +39,12 @@ internal sealed class ProducePartitionResult(TopicPartition topicPartition)
     public long LogAppendTime { get; set; } = -1;
 
     public long LogStartOffset { get; set; } = -1;
+
+    /// <summary>The log end offset after the append (mirror appends).</summary>
+    public long LogEndOffset { get; set; } = -1;
+
+    /// <summary>Batches a mirror append found already held and did not write again.</summary>
+    public int SkippedBatches { get; set; }
 }
 
 public sealed partial class ReplicaManager
@@ -35,10 +54,13 @@ public sealed partial class ReplicaManager
     /// returns at once (acks 0/1, or errors) or once the ISR has the batches (acks=all, bounded by
     /// <paramref name="timeoutMs"/>). One result per entry, in the same order. The record bytes
     /// are stamped in place, so they must be the caller's own buffer. <paramref name="links"/>
-    /// (only for a recorded span) collects the traces the records carry.
+    /// (only for a recorded span) collects the traces the records carry. <paramref name="source"/>
+    /// says who appends: a producer (the default), or the mirror service, whose batches keep their
+    /// offsets and go only to mirror topics of that source (<see cref="UnifiedLog.AppendAsMirror"/>);
+    /// producers may not write to mirror topics (POLICY_VIOLATION).
     /// </summary>
     internal async ValueTask<IReadOnlyList<ProducePartitionResult>> AppendRecordsAsync(IReadOnlyList<ProducePartition> entries, short acks, int timeoutMs,
-        CancellationToken cancellationToken, TraceparentLinks? links = null)
+        CancellationToken cancellationToken, TraceparentLinks? links = null, AppendSource source = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
         var results = new List<ProducePartitionResult>(entries.Count);
@@ -59,7 +81,7 @@ public sealed partial class ReplicaManager
                 continue;
             }
 
-            (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(entry.TopicPartition, entry.Records, acks, result, appended, links);
+            (ErrorCode error, string? message, Partition? partition, long requiredOffset) = AppendToPartition(entry.TopicPartition, entry.Records, acks, result, appended, links, source);
             result.Error = error;
             if (error != ErrorCode.None)
             {
@@ -98,7 +120,7 @@ public sealed partial class ReplicaManager
 
     private (ErrorCode Error, string? Message, Partition? Partition, long RequiredOffset) AppendToPartition(
         TopicPartition tp, ReadOnlyMemory<byte>? records, short acks, ProducePartitionResult response,
-        List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended, TraceparentLinks? links)
+        List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended, TraceparentLinks? links, AppendSource source)
     {
         ErrorCode check = CheckLeader(tp, -1, out Partition? partition);
         if (check != ErrorCode.None || partition is null)
@@ -114,6 +136,23 @@ public sealed partial class ReplicaManager
         if (records is not { Length: > 0 } bytes)
         {
             return (ErrorCode.CorruptMessage, "The partition's records are empty or null.", null, -1);
+        }
+
+        string? mirrorOf = SettingsFor(tp).MirrorSource;
+        if (source.IsMirror)
+        {
+            return mirrorOf == source.MirrorSource
+                ? AppendMirrored(partition, tp, bytes, acks, response, appended)
+                : (ErrorCode.PolicyViolation, mirrorOf is null
+                    ? $"{tp.Topic} is not a mirror topic (it has no aspire.mirror.source): the mirror does not write to it."
+                    : $"{tp.Topic} mirrors cluster '{mirrorOf}', not '{source.MirrorSource}'.", null, -1);
+        }
+
+        if (mirrorOf is not null)
+        {
+            _logger.LogInformation("Refused a produce to {Partition}: the topic is a read-only mirror of cluster {Source}.", tp, mirrorOf);
+            return (ErrorCode.PolicyViolation,
+                $"{tp.Topic} is a read-only mirror of cluster '{mirrorOf}': produce to the source cluster, or fail the mirror over first.", null, -1);
         }
 
         try
@@ -190,6 +229,56 @@ public sealed partial class ReplicaManager
         catch (Exception e) when (e is IOException or ObjectDisposedException or KafkaStorageException)
         {
             _logger.LogError(e, "Append to {Partition} failed: {Message}", tp, e.Message);
+            return (ErrorCode.KafkaStorageError, e.Message, null, -1);
+        }
+    }
+
+    /// <summary>A mirror append to the leader of <paramref name="tp"/>: batches at their own offsets, those already held skipped.</summary>
+    private (ErrorCode Error, string? Message, Partition? Partition, long RequiredOffset) AppendMirrored(Partition partition, TopicPartition tp, ReadOnlyMemory<byte> bytes,
+        short acks, ProducePartitionResult response, List<(TopicPartition Partition, bool HighWatermarkIncreased)> appended)
+    {
+        try
+        {
+            (ErrorCode error, MirrorAppendInfo? info, bool hwIncreased) = partition.AppendRecordsAsMirror(MemoryMarshal.AsMemory(bytes).Span, acks);
+            if (error != ErrorCode.None || info is null)
+            {
+                string message = error == ErrorCode.NotEnoughReplicas
+                    ? $"The ISR of {tp} has {partition.Isr.Count} replicas, fewer than min.insync.replicas {partition.MinInsyncReplicas}."
+                    : $"This broker ({NodeId}) is not the leader of {tp}.";
+                return (error, message, null, -1);
+            }
+
+            response.SkippedBatches = info.SkippedBatches;
+            response.LogEndOffset = info.LogEndOffset;
+            if (info.Appended is { } written)
+            {
+                Metrics.MessagesIn(tp.Topic, written.RecordCount);
+                Metrics.BytesIn(tp.Topic, written.ValidBytes);
+                response.BaseOffset = written.FirstOffset;
+                response.LogStartOffset = written.LogStartOffset;
+                appended.Add((tp, hwIncreased));
+            }
+
+            // Batches already held count as appended once the ISR has them too.
+            return (ErrorCode.None, null, partition, info.LogEndOffset);
+        }
+        catch (RecordTooLargeException e)
+        {
+            return (ErrorCode.MessageTooLarge, e.Message, null, -1);
+        }
+        catch (Exception e) when (e is InvalidRecordException or CorruptRecordException)
+        {
+            _logger.LogWarning("Refused a mirror append to {Partition}: {Message}", tp, e.Message);
+            return (ErrorCode.CorruptMessage, e.Message, null, -1);
+        }
+        catch (InvalidOffsetException e)
+        {
+            _logger.LogWarning("Refused a mirror append to {Partition}: {Message}", tp, e.Message);
+            return (ErrorCode.InvalidRequest, e.Message, null, -1);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or KafkaStorageException)
+        {
+            _logger.LogError(e, "Mirror append to {Partition} failed: {Message}", tp, e.Message);
             return (ErrorCode.KafkaStorageError, e.Message, null, -1);
         }
     }

@@ -32,7 +32,8 @@ public sealed partial class ReplicaManager : IMetadataListener, IAsyncDisposable
     private MetadataImage _image = MetadataImage.Empty;
 
     /// <summary>Per-topic broker-side settings that are not part of <see cref="LogConfig"/>.</summary>
-    internal sealed record TopicSettings(int MinInsyncReplicas, CompressionType? TargetCodec);
+    /// <summary>Broker-side settings of a topic; <paramref name="MirrorSource"/> is the source cluster of a mirror topic (aspire.mirror.source), null for an ordinary topic.</summary>
+    internal sealed record TopicSettings(int MinInsyncReplicas, CompressionType? TargetCodec, string? MirrorSource = null);
 
     public ReplicaManager(
         BrokerSettings settings,
@@ -296,7 +297,8 @@ public sealed partial class ReplicaManager : IMetadataListener, IAsyncDisposable
             }
         }
 
-        return (config, new TopicSettings(minIsr, codec));
+        string? mirrorSource = image.Configs.ConfigMap(ConfigResource.Topic(topic)).GetValueOrDefault(LogConfig.MirrorSourceConfig) is { Length: > 0 } alias ? alias : null;
+        return (config, new TopicSettings(minIsr, codec, mirrorSource));
     }
 
     private void StopReplica(TopicPartition tp)

@@ -186,6 +186,8 @@ public static class ApiKeys
     public const short DeleteShareGroupState = 86;
 
     public const short ReadShareGroupStateSummary = 87;
+
+    public const short MirrorAppend = 10000;
 }
 
 /// <summary>Every API: versions, flexible versions, listeners, and how to read its request and response.</summary>
@@ -281,5 +283,6 @@ public static partial class ApiMessageTypes
         new ApiMessageType(85, "WriteShareGroupState", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), ["broker"], true, static (ref KafkaReader reader, short version) => WriteShareGroupStateRequest.Read(ref reader, version), static (ref KafkaReader reader, short version) => WriteShareGroupStateResponse.Read(ref reader, version)),
         new ApiMessageType(86, "DeleteShareGroupState", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), ["broker"], true, static (ref KafkaReader reader, short version) => DeleteShareGroupStateRequest.Read(ref reader, version), static (ref KafkaReader reader, short version) => DeleteShareGroupStateResponse.Read(ref reader, version)),
         new ApiMessageType(87, "ReadShareGroupStateSummary", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), ["broker"], true, static (ref KafkaReader reader, short version) => ReadShareGroupStateSummaryRequest.Read(ref reader, version), static (ref KafkaReader reader, short version) => ReadShareGroupStateSummaryResponse.Read(ref reader, version)),
+        new ApiMessageType(10000, "MirrorAppend", new VersionRange(0, 0), VersionRange.None, new VersionRange(0, 32767), new VersionRange(0, 32767), ["broker"], false, static (ref KafkaReader reader, short version) => MirrorAppendRequest.Read(ref reader, version), static (ref KafkaReader reader, short version) => MirrorAppendResponse.Read(ref reader, version)),
     ];
 }
