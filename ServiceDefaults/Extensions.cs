@@ -185,13 +185,26 @@ public static class AspireKafkaServiceDefaultsExtensions
         }
     }
 
-    private static (string Host, int Port) ParseHttpListener(string value)
+    /// <summary>
+    /// A second HTTP listener on the service's Kestrel, taken from config key <paramref name="key"/>
+    /// (host:port or http://host:port), with <paramref name="protocols"/> — e.g. HTTP/2 only for a
+    /// gRPC API without TLS. Throws <see cref="ConfigException"/> (one sentence) on a bad value.
+    /// </summary>
+    public static WebApplicationBuilder AddHttpListener(this WebApplicationBuilder builder, string key, string value, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols protocols)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        (string host, int port) = ParseHttpListener(value, key);
+        builder.WebHost.ConfigureKestrel(kestrel => ListenOn(kestrel, host, port, o => o.Protocols = protocols));
+        return builder;
+    }
+
+    private static (string Host, int Port) ParseHttpListener(string value, string key = ServiceDefaultsConfig.HttpListener)
     {
         string hostPort = value.Contains("://", StringComparison.Ordinal) ? value[(value.IndexOf("://", StringComparison.Ordinal) + 3)..].TrimEnd('/') : value;
         int colon = hostPort.LastIndexOf(':');
         if (colon < 0 || !int.TryParse(hostPort.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535)
         {
-            throw new ConfigException(ServiceDefaultsConfig.HttpListener, value, "expected host:port or http://host:port");
+            throw new ConfigException(key, value, "expected host:port or http://host:port");
         }
 
         string host = hostPort[..colon].Trim('[', ']');

@@ -16,6 +16,9 @@ public enum NodeRole
 /// </summary>
 public sealed record MirrorSpec(string Source, string Target)
 {
+    /// <summary>The port of the mirror's gRPC control API (kafka-mirrors); null: a free one.</summary>
+    public int? ControlPort { get; init; }
+
     /// <summary>Extra mirror configs (topics, groups, intervals…; later wins).</summary>
     public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
 

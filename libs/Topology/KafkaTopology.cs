@@ -26,6 +26,9 @@ public sealed class KafkaTopology
     public const int PrimaryBootstrapPort = 9092;
     public const int BackupBootstrapPort = 29092;
 
+    /// <summary>The default mirror's control API port (kafka-mirrors' default --mirror-server localhost:9096).</summary>
+    public const int MirrorControlPort = 9096;
+
     /// <summary>The Kafka listener clients and brokers use, and the controllers' listener.</summary>
     public const string ClientListener = "PLAINTEXT";
     public const string ControllerListener = "CONTROLLER";
@@ -60,7 +63,7 @@ public sealed class KafkaTopology
             clusters.Add(new ClusterSpec(Backup) { Brokers = 1, Controllers = 1, Coordinators = 1, FirstBrokerPort = BackupBootstrapPort });
         }
 
-        return Plan(clusters, ports, backup ? [new MirrorSpec(Primary, Backup)] : []);
+        return Plan(clusters, ports, backup ? [new MirrorSpec(Primary, Backup) { ControlPort = MirrorControlPort }] : []);
     }
 
     /// <summary>
@@ -106,6 +109,7 @@ public sealed class KafkaTopology
             new("source.bootstrap.servers", Bootstrap(mirror.Source)),
             new("target.cluster.alias", mirror.Target),
             new("target.bootstrap.servers", Bootstrap(mirror.Target)),
+            new("control.listener", $"{Host}:{ports.Take(mirror.ControlPort).ToString(CultureInfo.InvariantCulture)}"),
         };
         config.AddRange(mirror.Config);
         List<string> waitFor = [.. nodes.Where(n => (n.Cluster == mirror.Source || n.Cluster == mirror.Target) && n.Role is NodeRole.Broker or NodeRole.Coordinator).Select(n => n.Name)];

@@ -23,6 +23,7 @@ public static class MirrorConfig
     public const string FetchMaxWaitMs = "mirror.fetch.max.wait.ms";
     public const string RetryBackoffMs = "retry.backoff.ms";
     public const string RequestTimeoutMs = "request.timeout.ms";
+    public const string ControlListener = "control.listener";
 
     private static readonly IConfigValidator RegexList = Validator.From(v =>
     {
@@ -62,7 +63,9 @@ public static class MirrorConfig
         .Define(FetchMaxBytes, ConfigType.Int, 16 * 1024 * 1024, Range.AtLeast(1024), Importance.Medium, "The most bytes one fetch from a source broker returns.")
         .Define(FetchMaxWaitMs, ConfigType.Int, 200, Range.AtLeast(0), Importance.Medium, "How long a fetch waits on the source broker for new records.")
         .Define(RetryBackoffMs, ConfigType.Long, 500L, Range.AtLeast(0), Importance.Medium, "The wait before a failed request is tried again.")
-        .Define(RequestTimeoutMs, ConfigType.Int, 30000, Range.AtLeast(1), Importance.Medium, "How long a request to either cluster may take.");
+        .Define(RequestTimeoutMs, ConfigType.Int, 30000, Range.AtLeast(1), Importance.Medium, "How long a request to either cluster may take.")
+        .Define(ControlListener, ConfigType.String, "localhost:9096", NonEmptyString.Instance, Importance.High,
+            "host:port of the gRPC control API (HTTP/2 without TLS) that kafka-mirrors talks to.");
 
     public static MirrorSettings ToSettings(KafkaConfig config)
     {
@@ -89,6 +92,7 @@ public static class MirrorConfig
             FetchMaxWaitMs = config.GetInt(FetchMaxWaitMs),
             RetryBackoff = TimeSpan.FromMilliseconds(config.GetLong(RetryBackoffMs)),
             RequestTimeout = TimeSpan.FromMilliseconds(config.GetInt(RequestTimeoutMs)),
+            ControlListener = config.GetString(ControlListener)!,
         };
     }
 }
@@ -121,6 +125,8 @@ public sealed record MirrorSettings
     public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    public string ControlListener { get; init; } = "localhost:9096";
 }
 
 /// <summary>Include and exclude lists of regular expressions, matched against whole names (as MirrorMaker 2 does).</summary>

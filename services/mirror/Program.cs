@@ -16,6 +16,8 @@ catch (InvalidOperationException e)
     return 2;
 }
 
+builder.AddHttpListener(MirrorConfig.ControlListener, settings.ControlListener, Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+builder.Services.AddGrpc();
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<MirrorMetrics>();
@@ -27,5 +29,6 @@ builder.Services.AddHealthChecks().AddCheck<MirrorHealthCheck>("mirror");
 
 WebApplication app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapGrpcService<MirrorControlService>();
 await app.RunAsync().ConfigureAwait(false);
 return 0;

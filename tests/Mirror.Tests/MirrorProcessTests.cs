@@ -174,6 +174,87 @@ public sealed class MirrorProcessTests(MirrorFixture fixture) : IClassFixture<Mi
         await EventuallyAsync(async () => (await CommittedAsync(backup, Group, Topic)).SequenceEqual([10L, 3L]), "the group's new offset 10 did not reach the backup");
     }
 
+    [Fact]
+    public async Task Kafka_mirrors_describes_pauses_resumes_and_fails_over_and_the_topic_then_takes_producers()
+    {
+        const string Topic = "failover-me";
+        await using KafkaClient primary = Client(fixture.Primary);
+        await using KafkaClient backup = Client(fixture.Backup);
+        (await primary.CreateTopicsAsync([new NewTopic(Topic, 2, 2)])).Single().ThrowIfError();
+        for (int p = 0; p < 2; p++)
+        {
+            await primary.ProduceAsync(Topic, p, [.. Enumerable.Range(0, 10).Select(i => new ProducerRecord(null, [(byte)i]))]);
+        }
+
+        await CaughtUpAsync(primary, backup, Topic, 2);
+        string described = await MirrorsAsync("--describe", "--topic", Topic, "--bootstrap-server", fixture.Backup);
+        Assert.Contains($"Topic: {Topic}\tState: Mirroring\tNumPartitions: 2\tLag: 0", described, StringComparison.Ordinal);
+        Assert.Contains("\tPartition: 1\tState: Mirroring\tSourceEndOffset: 10\tDestLogEndOffset: 10\tLag: 0", described, StringComparison.Ordinal);
+
+        Assert.Contains("State: Paused", await MirrorsAsync("--pause", "--topic", Topic), StringComparison.Ordinal);
+        Assert.Contains("State: Mirroring", await MirrorsAsync("--resume", "--topic", Topic), StringComparison.Ordinal);
+        await primary.ProduceAsync(Topic, 0, [new ProducerRecord(null, [42])]);
+        await CaughtUpAsync(primary, backup, Topic, 2); // resumed: the new record arrives
+
+        Assert.Contains($"Topic: {Topic}\tState: FailedOver", await MirrorsAsync("--failover", "--topic", Topic), StringComparison.Ordinal);
+        await EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await backup.ProduceAsync(Topic, 0, [new ProducerRecord(null, [7])])).BaseOffset == 11;
+            }
+            catch (KafkaErrorException e) when (e.ErrorCode == ErrorCode.PolicyViolation)
+            {
+                return false; // the brokers apply the config change as the metadata reaches them
+            }
+        }, "the failed-over topic does not take producers");
+
+        // The source goes on alone: nothing more is copied into the failed-over topic.
+        await primary.ProduceAsync(Topic, 1, [new ProducerRecord(null, [8])]);
+        Assert.Contains("\tPartition: 1\tState: FailedOver\tSourceEndOffset: 10\tDestLogEndOffset: 10", await MirrorsAsync("--describe", "--topic", Topic), StringComparison.Ordinal);
+
+        (int exit, string wrongCluster) = await MirrorsRawAsync("--describe", "--bootstrap-server", fixture.Primary);
+        Assert.Equal(1, exit);
+        Assert.Contains("mirrors into", wrongCluster, StringComparison.Ordinal);
+        (int unknownExit, string unknown) = await MirrorsRawAsync("--failover", "--topic", "no-such-topic");
+        Assert.Equal(1, unknownExit);
+        Assert.Contains("no-such-topic is not a mirror topic of this mirror", unknown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Promote_waits_for_zero_lag_and_synced_groups_then_fails_over()
+    {
+        const string Topic = "promote-me";
+        await using KafkaClient primary = Client(fixture.Primary);
+        await using KafkaClient backup = Client(fixture.Backup);
+        (await primary.CreateTopicsAsync([new NewTopic(Topic, 1, 2)])).Single().ThrowIfError();
+        await CaughtUpAsync(primary, backup, Topic, 1);
+        for (int round = 0; round < 20; round++)
+        {
+            await primary.ProduceAsync(Topic, 0, [.. Enumerable.Range(0, 50).Select(i => new ProducerRecord(null, [(byte)i]))]);
+        }
+
+        string promoted = await MirrorsAsync("--promote", "--topic", Topic, "--timeout-ms", "60000");
+        Assert.Contains("\tPartition: 0\tState: FailedOver\tSourceEndOffset: 1000\tDestLogEndOffset: 1000\tLag: 0", promoted, StringComparison.Ordinal);
+        Assert.Equal(1000, (await backup.ListOffsetsAsync(Topic, 0, OffsetSpec.Latest)).Offset);
+    }
+
+    /// <summary>Runs kafka-mirrors against the fixture's mirror; fails the test unless it exits 0.</summary>
+    private async Task<string> MirrorsAsync(params string[] args)
+    {
+        (int exit, string output) = await MirrorsRawAsync(args);
+        Assert.True(exit == 0, $"kafka-mirrors {string.Join(' ', args)} exited {exit}: {output}");
+        return output;
+    }
+
+    private Task<(int ExitCode, string Output)> MirrorsRawAsync(params string[] args)
+    {
+        string control = fixture.Cluster.Topology!.Mirrors.Single().Config.Last(c => c.Key == "control.listener").Value;
+        string configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/<Configuration>/net10.0
+        string tool = Path.Combine(ServiceProjects.FindRoot(), "tools", "KafkaMirrors", "bin", configuration, "net10.0", "kafka-mirrors.dll");
+        return Tools.RunAsync("dotnet", [tool, "--mirror-server", control, .. args], TimeSpan.FromMinutes(2));
+    }
+
     /// <summary>Until the backup's end offsets of every partition equal the primary's (and the primary has them all).</summary>
     private static async Task CaughtUpAsync(KafkaClient primary, KafkaClient backup, string topic, int partitions)
     {
