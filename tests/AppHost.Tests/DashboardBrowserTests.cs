@@ -32,7 +32,9 @@ public sealed class DashboardBrowserTests(AppHostFixture fixture)
         {
             foreach (NodeSpec node in fixture.Topology.Nodes)
             {
-                ILocator row = page.GetByRole(AriaRole.Row).Filter(new LocatorFilterOptions { HasTextRegex = new Regex($"(^|[^-\\w]){Regex.Escape(node.Name)}([^-\\w]|$)") });
+                // The row whose name cell is exactly the node's name (its text runs into the next cell's, so match the cell).
+                ILocator nameCell = page.GetByRole(AriaRole.Gridcell).Filter(new LocatorFilterOptions { HasTextRegex = new Regex($"^\\s*{Regex.Escape(node.Name)}\\s*$") });
+                ILocator row = page.GetByRole(AriaRole.Row).Filter(new LocatorFilterOptions { Has = nameCell });
                 await Assertions.Expect(row).ToHaveCountAsync(1);
                 await Assertions.Expect(row).ToContainTextAsync("Running");
             }
@@ -41,7 +43,9 @@ public sealed class DashboardBrowserTests(AppHostFixture fixture)
         {
             string failure = Path.Combine(Path.GetTempPath(), "dashboard-failure.png");
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = failure, FullPage = true });
-            throw new InvalidOperationException($"The dashboard at {page.Url} did not list every node Running (screenshot: {failure}): {e.Message}", e);
+            IReadOnlyList<string> rows = await page.GetByRole(AriaRole.Row).AllTextContentsAsync();
+            throw new InvalidOperationException(
+                $"The dashboard at {page.Url} did not list every node Running (screenshot: {failure}; rows: {string.Join(" | ", rows.Select(r => r.ReplaceLineEndings(" ")))}): {e.Message}", e);
         }
 
         string screenshot = Path.Combine(ServiceProjects.FindRoot(AppContext.BaseDirectory), "docs", "images", "dashboard-resources.png");
