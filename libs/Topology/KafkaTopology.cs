@@ -60,7 +60,16 @@ public sealed class KafkaTopology
         };
         if (backup)
         {
-            clusters.Add(new ClusterSpec(Backup) { Brokers = 1, Controllers = 1, Coordinators = 1, FirstBrokerPort = BackupBootstrapPort });
+            // The mirror creates the backup's topics; a client asking the backup for a topic before
+            // that must not create an ordinary topic of that name, which the mirror would then refuse.
+            clusters.Add(new ClusterSpec(Backup)
+            {
+                Brokers = 1,
+                Controllers = 1,
+                Coordinators = 1,
+                FirstBrokerPort = BackupBootstrapPort,
+                BrokerConfig = new Dictionary<string, string> { ["auto.create.topics.enable"] = "false" },
+            });
         }
 
         return Plan(clusters, ports, backup ? [new MirrorSpec(Primary, Backup) { ControlPort = MirrorControlPort }] : []);

@@ -12,7 +12,7 @@ public sealed class TopologyTests
         KafkaTopology topology = KafkaTopology.Default();
         Assert.Equal(
             ["controller-1", "controller-2", "controller-3", "broker-1", "broker-2", "broker-3", "coordinator-1", "coordinator-2",
-             "backup-controller-1", "backup-broker-1", "backup-coordinator-1"],
+             "backup-controller-1", "backup-broker-1", "backup-coordinator-1", "mirror"],
             topology.Nodes.Select(n => n.Name));
         Assert.Equal([101, 102, 103], topology.Brokers().Select(b => b.NodeId));
         Assert.Equal([201, 202], topology.Coordinators().Select(b => b.NodeId));
@@ -29,6 +29,18 @@ public sealed class TopologyTests
         Assert.Equal(["controller-1", "controller-2", "controller-3"], topology["broker-2"].WaitFor);
         Assert.Equal(["controller-1", "controller-2", "controller-3", "broker-1", "broker-2", "broker-3"], topology["coordinator-1"].WaitFor);
         Assert.Equal(["backup-controller-1", "backup-broker-1"], topology["backup-coordinator-1"].WaitFor);
+
+        // The mirror: primary -> backup, after both clusters' brokers and coordinators; no data directory, no node id.
+        NodeSpec mirror = topology.Mirrors.Single();
+        Assert.Equal(("mirror", NodeRole.Mirror), (mirror.Name, mirror.Role));
+        Assert.Equal(["broker-1", "broker-2", "broker-3", "coordinator-1", "coordinator-2", "backup-broker-1", "backup-coordinator-1"], mirror.WaitFor);
+        Assert.Equal(
+            ["http.listener", "source.cluster.alias", "source.bootstrap.servers", "target.cluster.alias", "target.bootstrap.servers", "control.listener"],
+            mirror.Overrides("/unused").Select(p => p.Key));
+        Assert.Contains(new KeyValuePair<string, string>("source.bootstrap.servers", "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"), mirror.Config);
+        Assert.Contains(new KeyValuePair<string, string>("target.bootstrap.servers", "127.0.0.1:29092"), mirror.Config);
+        Assert.Contains(new KeyValuePair<string, string>("control.listener", "127.0.0.1:9096"), mirror.Config);
+        Assert.Contains(new KeyValuePair<string, string>("auto.create.topics.enable", "false"), topology["backup-broker-1"].Config);
         // Every port distinct (Kafka, controller and HTTP ports alike).
         List<int> ports = topology.Nodes.SelectMany(n => n.Listeners.Select(l => l.Port).Append(n.HttpPort)).ToList();
         Assert.Equal(ports.Count, ports.Distinct().Count());
