@@ -116,7 +116,9 @@ public sealed class AppHostTests(AppHostFixture fixture)
 
         (int kcatExit, string consumed) = await Tools.RunAsync("kcat", ["-b", bootstrap, "-t", topic, "-C", "-o", "beginning", "-e", "-q", "-f", "%k\n"], TimeSpan.FromSeconds(60));
         Assert.True(kcatExit == 0, consumed);
-        Assert.Equal(records, consumed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Distinct().Count());
+        // librdkafka's own log lines ("%3|…|FAIL|…" about the killed broker) come on the same stream: only keys count.
+        List<string> keys = [.. consumed.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('%')).Distinct()];
+        Assert.True(keys.Count == records, $"{keys.Count} distinct keys consumed, {records} produced:\n{consumed[..Math.Min(consumed.Length, 2000)]}");
 
         // Aspire's own Start brings the node back; once it is in sync again, the "preferred leader
         // election" command gives the partition back to its first replica.

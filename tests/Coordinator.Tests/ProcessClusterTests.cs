@@ -334,55 +334,28 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task Killing_the_broker_the_group_uses_as_coordinator_moves_it_and_no_record_is_lost()
-    {
-        await using KafkaClient client = await TopicWithRecordsAsync("broker-failover-topic", 4, 10);
-        var admin = new GroupAdmin(client);
-        string? killed = null;
-
-        JsonElement r = await RunScriptAsync("confluent_group.py", async line =>
+    public Task Killing_the_broker_the_group_uses_as_coordinator_moves_it_and_no_record_is_lost() =>
+        KillMidConsumptionAsync("broker-failover", async (admin, group) =>
         {
-            if (line != "READY")
-            {
-                return;
-            }
-
-            KafkaNode coordinator = await admin.FindCoordinatorAsync("broker-failover-group", CancellationToken.None);
+            KafkaNode coordinator = await admin.FindCoordinatorAsync(group, CancellationToken.None);
             Assert.InRange(coordinator.Id, 101, 103); // clients are sent to a broker
-            killed = $"broker-{coordinator.Id - 100}";
-            await fixture.Cluster.Node(killed).KillAsync();
-            for (int p = 0; p < 4; p++)
-            {
-                await client.ProduceAsync("broker-failover-topic", p, [.. Enumerable.Range(0, 10).Select(i => new ProducerRecord(null, [(byte)i]))], acks: -1);
-            }
-        }, "failover", fixture.Bootstrap, "broker-failover-topic", "broker-failover-group", "4", "80");
-
-        try
-        {
-            Assert.NotNull(killed);
-            Assert.True(r.GetProperty("half").GetBoolean(), r.ToString());
-            Assert.True(r.GetProperty("all").GetBoolean(), r.ToString());
-            Assert.Equal(80, r.GetProperty("records").GetInt32());
-            Assert.True(r.GetProperty("committed").GetBoolean(), r.ToString());
-            Assert.True(r.GetProperty("revokes_after_ready").GetInt32() == 0, $"the members lost their assignment in the move: {r}");
-            KafkaNode now = await admin.FindCoordinatorAsync("broker-failover-group", CancellationToken.None);
-            Assert.NotEqual(killed, $"broker-{now.Id - 100}");
-            IReadOnlyDictionary<(string Topic, int Partition), long> committed = await admin.CommittedAsync(now, "broker-failover-group", CancellationToken.None);
-            Assert.Equal([20L, 20L, 20L, 20L], Enumerable.Range(0, 4).Select(p => committed.GetValueOrDefault(("broker-failover-topic", p), -1)));
-        }
-        finally
-        {
-            if (killed is not null)
-            {
-                await fixture.Cluster.Node(killed).RestartAsync();
-            }
-        }
-    }
+            return $"broker-{coordinator.Id - 100}";
+        }, async (admin, group) => $"broker-{(await admin.FindCoordinatorAsync(group, CancellationToken.None)).Id - 100}");
 
     [Fact]
-    public async Task Killing_the_coordinator_moves_the_group_and_no_record_is_lost()
+    public Task Killing_the_coordinator_moves_the_group_and_no_record_is_lost() =>
+        KillMidConsumptionAsync("failover", (_, group) => CoordinatorNodeOfAsync(group), (_, group) => CoordinatorNodeOfAsync(group));
+
+    /// <summary>
+    /// Two confluent-kafka consumers of a group read 40 records committing each; once half are read the
+    /// node <paramref name="victim"/> names is killed with -9 and 40 more are produced. All 80 must be
+    /// read, the commits must go on (20 per partition at the end), no member may lose its assignment, and
+    /// afterwards <paramref name="now"/> must name another node. The victim is restarted at the end.
+    /// </summary>
+    private async Task KillMidConsumptionAsync(string name, Func<GroupAdmin, string, Task<string>> victim, Func<GroupAdmin, string, Task<string>> now)
     {
-        await using KafkaClient client = await TopicWithRecordsAsync("failover-topic", 4, 10);
+        string topic = $"{name}-topic", group = $"{name}-group";
+        await using KafkaClient client = await TopicWithRecordsAsync(topic, 4, 10);
         var admin = new GroupAdmin(client);
         string? killed = null;
 
@@ -393,13 +366,13 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
                 return;
             }
 
-            killed = await CoordinatorNodeOfAsync("failover-group");
+            killed = await victim(admin, group);
             await fixture.Cluster.Node(killed).KillAsync();
             for (int p = 0; p < 4; p++)
             {
-                await client.ProduceAsync("failover-topic", p, [.. Enumerable.Range(0, 10).Select(i => new ProducerRecord(null, [(byte)i]))], acks: -1);
+                await client.ProduceAsync(topic, p, [.. Enumerable.Range(0, 10).Select(i => new ProducerRecord(null, [(byte)i]))], acks: -1);
             }
-        }, "failover", fixture.Bootstrap, "failover-topic", "failover-group", "4", "80");
+        }, "failover", fixture.Bootstrap, topic, group, "4", "80");
 
         try
         {
@@ -409,10 +382,10 @@ public sealed class ProcessClusterTests(GroupClusterFixture fixture) : IClassFix
             Assert.Equal(80, r.GetProperty("records").GetInt32());
             Assert.True(r.GetProperty("committed").GetBoolean(), r.ToString());
             Assert.True(r.GetProperty("revokes_after_ready").GetInt32() == 0, $"the members lost their assignment in the move: {r}");
-            Assert.NotEqual(killed, await CoordinatorNodeOfAsync("failover-group"));
-            KafkaNode now = await admin.FindCoordinatorAsync("failover-group", CancellationToken.None);
-            IReadOnlyDictionary<(string Topic, int Partition), long> committed = await admin.CommittedAsync(now, "failover-group", CancellationToken.None);
-            Assert.Equal([20L, 20L, 20L, 20L], Enumerable.Range(0, 4).Select(p => committed.GetValueOrDefault(("failover-topic", p), -1)));
+            Assert.NotEqual(killed, await now(admin, group));
+            KafkaNode coordinator = await admin.FindCoordinatorAsync(group, CancellationToken.None);
+            IReadOnlyDictionary<(string Topic, int Partition), long> committed = await admin.CommittedAsync(coordinator, group, CancellationToken.None);
+            Assert.Equal([20L, 20L, 20L, 20L], Enumerable.Range(0, 4).Select(p => committed.GetValueOrDefault((topic, p), -1)));
         }
         finally
         {
