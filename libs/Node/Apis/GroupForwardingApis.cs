@@ -108,6 +108,27 @@ public abstract partial class ForwardedGroupApi<TRequest, TResponse>(ClusterMeta
         return answers;
     }
 
+    /// <summary>
+    /// <see cref="FanOutAsync"/>, then one entry per requested group, in the request's order: the entry its
+    /// coordinator answered (<paramref name="entries"/>, matched by <paramref name="groupOf"/>), else
+    /// <paramref name="failed"/> with the routing error (COORDINATOR_NOT_AVAILABLE when none).
+    /// </summary>
+    protected async Task<List<TEntry>> PerGroupAsync<TEntry>(RequestContext context, IReadOnlyList<string> groups, Func<IReadOnlyList<string>, TRequest> subRequest,
+        Func<TResponse, IEnumerable<TEntry>> entries, Func<TEntry, string> groupOf, Func<string, ErrorCode, TEntry> failed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        Dictionary<string, (TResponse? Response, ErrorCode Error)> answers = await FanOutAsync(context, groups, subRequest, cancellationToken).ConfigureAwait(false);
+        return
+        [
+            .. groups.Select(group =>
+            {
+                (TResponse? answer, ErrorCode error) = answers[group];
+                TEntry? found = answer is null ? default : entries(answer).FirstOrDefault(e => groupOf(e) == group);
+                return found ?? failed(group, error == ErrorCode.None ? ErrorCode.CoordinatorNotAvailable : error);
+            }),
+        ];
+    }
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Request} for group {Group} answered COORDINATOR_NOT_AVAILABLE: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string request, string group, string reason);
 }
@@ -193,17 +214,11 @@ public sealed class BrokerOffsetFetchApi(ClusterMetadataFollower follower, Coord
             return await ForwardAsync(context, request, request.GroupId, cancellationToken).ConfigureAwait(false);
         }
 
-        Dictionary<string, (OffsetFetchResponse? Response, ErrorCode Error)> answers = await FanOutAsync(context, [.. request.Groups.Select(g => g.GroupId)],
-            groups => new OffsetFetchRequest { RequireStable = request.RequireStable, Groups = [.. request.Groups.Where(g => groups.Contains(g.GroupId))] },
-            cancellationToken).ConfigureAwait(false);
         var response = new OffsetFetchResponse();
-        foreach (OffsetFetchRequest.OffsetFetchRequestGroup group in request.Groups)
-        {
-            (OffsetFetchResponse? answer, ErrorCode error) = answers[group.GroupId];
-            response.Groups.Add(answer?.Groups.FirstOrDefault(g => g.GroupId == group.GroupId)
-                ?? new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group.GroupId, ErrorCode = (short)(error == ErrorCode.None ? ErrorCode.CoordinatorNotAvailable : error) });
-        }
-
+        response.Groups.AddRange(await PerGroupAsync(context, [.. request.Groups.Select(g => g.GroupId)],
+            groups => new OffsetFetchRequest { RequireStable = request.RequireStable, Groups = [.. request.Groups.Where(g => groups.Contains(g.GroupId))] },
+            answer => answer.Groups, g => g.GroupId, (group, error) => new OffsetFetchResponse.OffsetFetchResponseGroup { GroupId = group, ErrorCode = (short)error },
+            cancellationToken).ConfigureAwait(false));
         return response;
     }
 
@@ -233,16 +248,10 @@ public sealed class BrokerDescribeGroupsApi(ClusterMetadataFollower follower, Co
 
     protected override async ValueTask<DescribeGroupsResponse?> HandleAsync(RequestContext context, DescribeGroupsRequest request, CancellationToken cancellationToken)
     {
-        Dictionary<string, (DescribeGroupsResponse? Response, ErrorCode Error)> answers = await FanOutAsync(context, request.Groups,
-            groups => new DescribeGroupsRequest { Groups = [.. groups], IncludeAuthorizedOperations = request.IncludeAuthorizedOperations },
-            cancellationToken).ConfigureAwait(false);
         var response = new DescribeGroupsResponse();
-        foreach (string group in request.Groups)
-        {
-            (DescribeGroupsResponse? answer, ErrorCode error) = answers[group];
-            response.Groups.Add(answer?.Groups.FirstOrDefault(g => g.GroupId == group) ?? Failed(group, error));
-        }
-
+        response.Groups.AddRange(await PerGroupAsync(context, request.Groups,
+            groups => new DescribeGroupsRequest { Groups = [.. groups], IncludeAuthorizedOperations = request.IncludeAuthorizedOperations },
+            answer => answer.Groups, g => g.GroupId, Failed, cancellationToken).ConfigureAwait(false));
         return response;
     }
 
@@ -251,8 +260,7 @@ public sealed class BrokerDescribeGroupsApi(ClusterMetadataFollower follower, Co
         Groups = [.. request.Groups.Select(g => Failed(g, error))],
     };
 
-    private static DescribeGroupsResponse.DescribedGroup Failed(string group, ErrorCode error) =>
-        new() { GroupId = group, ErrorCode = (short)(error == ErrorCode.None ? ErrorCode.CoordinatorNotAvailable : error) };
+    private static DescribeGroupsResponse.DescribedGroup Failed(string group, ErrorCode error) => new() { GroupId = group, ErrorCode = (short)error };
 }
 
 /// <summary>DeleteGroups: each group deleted by its own coordinator.</summary>
@@ -263,15 +271,9 @@ public sealed class BrokerDeleteGroupsApi(ClusterMetadataFollower follower, Coor
 
     protected override async ValueTask<DeleteGroupsResponse?> HandleAsync(RequestContext context, DeleteGroupsRequest request, CancellationToken cancellationToken)
     {
-        Dictionary<string, (DeleteGroupsResponse? Response, ErrorCode Error)> answers = await FanOutAsync(context, request.GroupsNames,
-            groups => new DeleteGroupsRequest { GroupsNames = [.. groups] }, cancellationToken).ConfigureAwait(false);
         var response = new DeleteGroupsResponse();
-        foreach (string group in request.GroupsNames)
-        {
-            (DeleteGroupsResponse? answer, ErrorCode error) = answers[group];
-            response.Results.Add(answer?.Results.FirstOrDefault(g => g.GroupId == group) ?? Failed(group, error));
-        }
-
+        response.Results.AddRange(await PerGroupAsync(context, request.GroupsNames, groups => new DeleteGroupsRequest { GroupsNames = [.. groups] },
+            answer => answer.Results, g => g.GroupId, Failed, cancellationToken).ConfigureAwait(false));
         return response;
     }
 
@@ -280,8 +282,7 @@ public sealed class BrokerDeleteGroupsApi(ClusterMetadataFollower follower, Coor
         Results = [.. request.GroupsNames.Select(g => Failed(g, error))],
     };
 
-    private static DeleteGroupsResponse.DeletableGroupResult Failed(string group, ErrorCode error) =>
-        new() { GroupId = group, ErrorCode = (short)(error == ErrorCode.None ? ErrorCode.CoordinatorNotAvailable : error) };
+    private static DeleteGroupsResponse.DeletableGroupResult Failed(string group, ErrorCode error) => new() { GroupId = group, ErrorCode = (short)error };
 }
 
 /// <summary>
